@@ -1,0 +1,3 @@
+"""fmkit: one command per foundation-model lesson. Importing this never imports torch."""
+
+__version__ = "0.1.0"

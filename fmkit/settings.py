@@ -1,0 +1,89 @@
+"""The typed schema of a profile: every section, key, default, and what values are valid.
+
+Built-in defaults live here and nowhere else; configs/*.toml only override them. Each key's
+type is its default's type (a float key also takes an int). Kept free of heavy imports:
+`fmkit profiles` and `--help` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def key(default: Any, help: str, *, choices: tuple | None = None,
+        min: float | None = None, max: float | None = None, above: float | None = None) -> Any:
+    """A profile key: its default, a one-line meaning, and its valid values (checked in one place)."""
+    return field(default=default, metadata={"help": help, "choices": choices,
+                                            "min": min, "max": max, "above": above})
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str = key("auto", "auto | cpu | cuda | cuda:N | mps; auto picks cuda, then mps, then cpu")
+    dtype: str = key("auto", "weights dtype: auto | float32 | bfloat16 | float16; auto = float16 on cuda, float32 elsewhere",
+                     choices=("auto", "float32", "bfloat16", "float16"))
+    threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0)
+
+
+@dataclass(frozen=True)
+class Bert:
+    model: str = key("bert-base-uncased", "alias, hub id or folder of a BERT-family model")
+    attention_max_tokens: int = key(64, "longest input `fmkit attention` shows; longer input is truncated with a notice", min=2)
+
+
+@dataclass(frozen=True)
+class Generate:
+    model: str = key("gpt2", "alias, hub id or folder of a causal language model")
+    max_new_tokens: int = key(50, "tokens to generate per prompt", min=1)
+    do_sample: bool = key(True, "sample (true) or greedy decoding (false)")
+    temperature: float = key(1.0, "sampling temperature, > 0", above=0)
+    top_k: int = key(50, "sample from the k most likely tokens; 0 = no limit", min=0)
+    top_p: float = key(1.0, "nucleus sampling mass, in (0, 1]", above=0, max=1)
+    repetition_penalty: float = key(1.0, "> 1 discourages repeats; 1 = off", above=0)
+    num_return_sequences: int = key(1, "sequences per prompt", min=1)
+    batch_size: int = key(8, "prompts generated together (left-padded)", min=1)
+
+
+@dataclass(frozen=True)
+class Diffuse:
+    model: str = key("sd-turbo", "alias, hub id or folder of a Stable Diffusion pipeline")
+    steps: int = key(4, "denoising steps", min=1)
+    guidance: float = key(0.0, "classifier-free guidance scale; 0 or 1 = off", min=0)
+    height: int = key(512, "image height in pixels, a multiple of 8", min=8)
+    width: int = key(512, "image width in pixels, a multiple of 8", min=8)
+    max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64)
+    scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
+    safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
+
+
+@dataclass(frozen=True)
+class Detect:
+    model: str = key("yolo11n", "alias, weights file (.pt) or model yaml (random weights)")
+    imgsz: int = key(640, "inference image size in pixels, a multiple of 32", min=32)
+    conf: float = key(0.25, "minimum confidence, in [0, 1]", min=0, max=1)
+    iou: float = key(0.7, "NMS IoU threshold, in [0, 1]", min=0, max=1)
+    max_det: int = key(300, "most detections per image", min=1)
+    batch_size: int = key(8, "images per inference batch", min=1)
+    half: bool = key(False, "float16 inference (CUDA only; ignored elsewhere)")
+
+
+SECTIONS: dict[str, type] = {
+    "runtime": Runtime,
+    "bert": Bert,
+    "generate": Generate,
+    "diffuse": Diffuse,
+    "detect": Detect,
+}
+
+TOP_LEVEL_KEYS = ("extends", "description")
+
+
+def section_keys(section: str) -> dict[str, Any]:
+    """Key name -> dataclass Field for one section."""
+    return {f.name: f for f in fields(SECTIONS[section])}
+
+
+def all_keys() -> list[str]:
+    """Every valid dotted key, e.g. 'generate.max_new_tokens'."""
+    return [f"{s}.{k}" for s in SECTIONS for k in section_keys(s)]
