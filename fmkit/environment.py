@@ -48,8 +48,12 @@ def network_reachable(host: str | None = None, timeout: float = 2.0) -> bool:
         return False
 
 
-def prepare(offline: bool | None = None) -> None:
-    """Set up the environment before heavy libraries import. Idempotent."""
+def prepare(offline: bool | None = None, download_progress: bool = False) -> None:
+    """Set up the environment before heavy libraries import. Idempotent.
+
+    Hugging Face progress bars ("Loading weights", "Fetching files") are hidden except when
+    downloading (`fmkit pull`), where they are the progress the user wants to see.
+    """
     if offline:
         os.environ["FMKIT_OFFLINE"] = "1"
     if offline_requested():
@@ -66,6 +70,7 @@ def prepare(offline: bool | None = None) -> None:
     os.environ.setdefault("MPLCONFIGDIR", str(home / "matplotlib"))
     # Hugging Face: no telemetry, errors only; tokenizers must not fork-warn.
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "0" if download_progress else "1"
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -52,7 +52,7 @@ def pull(
     json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Download models into the cache now, so lessons later work with no network."""
-    environment.prepare(offline=offline)
+    environment.prepare(offline=offline, download_progress=not (quiet or json_))
     wanted = list(dict.fromkeys(names or _profile_models(profile, sets).values()))
     failed = 0
     for name in wanted:
