@@ -124,3 +124,16 @@ def test_no_args_shows_help(cli):
 def test_bad_option_value_is_a_usage_error(cli):
     r = cli(["profiles", "--nosuch-option"])
     assert r.exit_code == 2
+
+
+def test_no_color_and_pipes_get_no_colour_codes(fmkit_proc):
+    plain = fmkit_proc(["profiles", "nosuch"])
+    assert plain.returncode == 2 and "\x1b[" not in plain.stderr  # not a TTY: no escapes at all
+    r = fmkit_proc(["profiles", "nosuch"], env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[31" not in r.stderr and "\x1b[1;31" not in r.stderr  # NO_COLOR: no red
+
+
+def test_errors_are_one_line_on_stderr_with_nothing_on_stdout(fmkit_proc):
+    r = fmkit_proc(["profiles", "laptop", "--set", "generate.top_p=7"])
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "generate.top_p" in r.stderr

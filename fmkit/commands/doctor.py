@@ -129,7 +129,11 @@ def _print_report(r: dict) -> None:
     for name, where in r["caches"].items():
         t.add_row(name, str(where))
     used = set(r["profile_models"].values())
-    present = [f"[green]{m}[/green]" if ok else f"[dim]{m}[/dim]" for m, ok in r["models_present"].items()
-               if ok or m in used]
-    t.add_row("models", " ".join(present) + "  [dim](green: on this machine)[/dim]")
+    here = [m for m, ok in r["models_present"].items() if ok]
+    missing = [m for m, ok in r["models_present"].items() if not ok and m in used]
+    t.add_row("models here", ", ".join(here) or "none")
+    if missing:
+        t.add_row("profile needs", ", ".join(missing) + "  (fmkit pull, while online)")
+    if "cpu_bf16" in r:
+        t.add_row("cpu bf16", "yes (AVX-512 BF16 / AMX)" if r["cpu_bf16"] else "no")
     output.stdout_console().print(t)
