@@ -1,0 +1,1 @@
+"""One module per capability: plain functions and classes returning typed results. No Typer, no printing."""
