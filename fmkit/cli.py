@@ -12,6 +12,7 @@ import typer
 
 from fmkit import __version__
 from fmkit.commands import doctor, models, profiles
+from fmkit.commands import tokenize
 
 app = typer.Typer(
     name="fmkit",
@@ -45,6 +46,7 @@ def root(
 LESSONS = "Lessons"
 SETUP = "Setup"
 
+app.command("tokenize", rich_help_panel=LESSONS)(tokenize.tokenize)
 app.command("profiles", rich_help_panel=SETUP)(profiles.profiles)
 app.command("doctor", rich_help_panel=SETUP)(doctor.doctor)
 app.command("models", rich_help_panel=SETUP)(models.models)

@@ -30,6 +30,8 @@ class Runtime:
 class Bert:
     model: str = key("bert-base-uncased", "alias, hub id or folder of a BERT-family model")
     attention_max_tokens: int = key(64, "longest input `fmkit attention` shows; longer input is truncated with a notice", min=2)
+    theme: str = key("light", "colours of attention heatmaps and the HTML viewer: light | dark", choices=("light", "dark"))
+    tokenize_batch_size: int = key(1000, "lines `fmkit tokenize -` encodes at once (memory stays bounded)", min=1)
 
 
 @dataclass(frozen=True)
