@@ -13,6 +13,7 @@ import typer
 from fmkit import __version__
 from fmkit.commands import doctor, models, profiles
 from fmkit.commands import tokenize
+from fmkit.commands import diffuse
 
 app = typer.Typer(
     name="fmkit",
@@ -47,6 +48,7 @@ LESSONS = "Lessons"
 SETUP = "Setup"
 
 app.command("tokenize", rich_help_panel=LESSONS)(tokenize.tokenize)
+app.command("diffuse", rich_help_panel=LESSONS)(diffuse.diffuse)
 app.command("profiles", rich_help_panel=SETUP)(profiles.profiles)
 app.command("doctor", rich_help_panel=SETUP)(doctor.doctor)
 app.command("models", rich_help_panel=SETUP)(models.models)

@@ -57,6 +57,19 @@ class Diffuse:
     max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64)
     scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
     safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
+    # Memory savers: each maps onto one diffusers call in fmkit/tasks/diffuse_memory.py.
+    one_at_a_time: bool = key(False, "keep only the component in use in memory: text encoder, then UNet, then VAE, "
+                                     "each loaded when needed and freed after")
+    storage_dtype: str = key("none", "store weights in this dtype and upcast each layer to runtime.dtype when it runs "
+                                     "(diffusers layerwise casting)",
+                             choices=("none", "bfloat16", "float16", "float8_e4m3fn"))
+    attention_slicing: str = key("off", "compute attention in slices: off | auto (half a head group at a time) | max "
+                                        "(one slice at a time)", choices=("off", "auto", "max"))
+    vae_slicing: bool = key(False, "decode the images of a batch one at a time (vae.enable_slicing)")
+    vae_tiling: bool = key(False, "decode large images in overlapping tiles (vae.enable_tiling)")
+    offload: str = key("none", "CPU offload: none | model | sequential (CUDA with accelerate only; skipped elsewhere)",
+                       choices=("none", "model", "sequential"))
+    compile: bool = key(False, "torch.compile the UNet (CUDA only; the first image takes longer)")
 
 
 @dataclass(frozen=True)

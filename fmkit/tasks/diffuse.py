@@ -1,0 +1,370 @@
+"""Text to image with a Stable Diffusion pipeline, memory strategy chosen by the profile.
+
+One render runs diffusers' own StableDiffusionPipeline in its three stages, so that with
+`one_at_a_time` only the component in use is in memory:
+
+    1. text encoder: prompt -> embeddings            (then freed)
+    2. UNet + scheduler: noise -> latents, N steps   (then freed)
+    3. VAE: latents -> pixels; safety checker if the profile asks for it
+
+Everything else (which savers, which dtype) comes from diffuse_memory.MemoryPlan. Results are
+DiffuseImage objects; writing the PNG (with its parameters in text chunks) is `save_png`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from fmkit import __version__, catalog, hardware, output
+from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
+from fmkit.tasks.diffuse_memory import MemoryPlan, apply_to_component, apply_to_pipeline, load_dtype
+
+log = logging.getLogger("fmkit.diffuse")
+
+SCHEDULER_ALIASES = {
+    "ddim": "DDIMScheduler", "pndm": "PNDMScheduler", "euler": "EulerDiscreteScheduler",
+    "euler-a": "EulerAncestralDiscreteScheduler", "dpm++": "DPMSolverMultistepScheduler",
+    "lms": "LMSDiscreteScheduler", "heun": "HeunDiscreteScheduler", "unipc": "UniPCMultistepScheduler",
+}
+COMPONENTS = ("text_encoder", "unet", "vae", "safety_checker")
+
+
+@dataclass(frozen=True)
+class DiffuseParams:
+    """What to render; sizes and steps already merged from the profile and the options."""
+
+    prompt: str
+    negative_prompt: str = ""
+    steps: int = 4
+    guidance: float = 0.0
+    height: int = 512
+    width: int = 512
+    seed: int = 0
+    num_images: int = 1
+    scheduler: str = "default"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DiffuseImage:
+    """One rendered image and how it was made. `image` is a PIL image (None when flagged)."""
+
+    prompt: str
+    seed: int
+    model: str
+    params: dict[str, Any]
+    seconds: float
+    peak_memory_mb: float
+    strategy: str
+    nsfw: bool = False
+    fallback_from: str | None = None  # the strategy that ran out of memory, when a retry happened
+    image: Any = field(default=None, repr=False)
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "path": self.path, "seed": self.seed, "model": self.model,
+                "params": self.params, "seconds": round(self.seconds, 3),
+                "peak_memory_mb": round(self.peak_memory_mb, 1), "strategy": self.strategy,
+                "nsfw": self.nsfw, "fallback_from": self.fallback_from}
+
+
+def check_params(p: DiffuseParams, max_pixels: int) -> None:
+    """Reject bad input before any model is loaded (BadInput: exit 2)."""
+    if not p.prompt.strip():
+        raise BadInput("the prompt is empty", 'give a prompt, e.g. fmkit diffuse "a red fox in the snow"')
+    for name, value in (("height", p.height), ("width", p.width)):
+        if value < 8 or value % 8:
+            raise BadInput(f"--{name} {value} is not a positive multiple of 8",
+                           f"use e.g. {max(8, round(value / 8) * 8)}")
+    if p.height * p.width > max_pixels:
+        raise BadInput(f"{p.width}x{p.height} is {p.width * p.height} pixels, over this profile's limit of "
+                       f"{max_pixels} (e.g. {_square(max_pixels)})",
+                       "choose a smaller size, or raise diffuse.max_pixels (--set diffuse.max_pixels=N)")
+    if p.steps < 1:
+        raise BadInput(f"--steps {p.steps}: need at least 1 denoising step", "use e.g. --steps 4")
+    if p.guidance < 0:
+        raise BadInput(f"--guidance {p.guidance} is negative", "use 0 (off) or a scale such as 7.5")
+    if p.num_images < 1:
+        raise BadInput(f"--num-images {p.num_images}: need at least 1", "use --num-images 1")
+    if p.seed < 0 or p.seed + p.num_images > 2**63:
+        raise BadInput(f"--seed {p.seed} is out of range", "use a seed between 0 and 2**63 - num_images")
+
+
+def _square(pixels: int) -> str:
+    side = int(pixels ** 0.5) // 8 * 8
+    return f"{side}x{side}"
+
+
+def peak_memory_mb(device: str) -> float:
+    """Peak memory of this run: CUDA allocator peak on a GPU, else the process's peak RSS (by the OS)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    except ImportError:  # Windows
+        import psutil
+
+        return psutil.Process().memory_info().peak_wset / 2**20
+
+
+def _is_oom(error: BaseException) -> bool:
+    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+
+
+class Diffuser:
+    """A Stable Diffusion pipeline folder plus the profile's device, dtype and memory plan."""
+
+    def __init__(self, settings: Any):
+        d = settings.diffuse
+        self.source = catalog.resolve(d.model)
+        self.folder = Path(catalog.local_path(self.source))
+        index = self.folder / "model_index.json"
+        if not index.is_file():
+            raise ModelUnavailable(f"{self.folder} is not a diffusers pipeline folder (no model_index.json)",
+                                   "give a Stable Diffusion folder saved with save_pretrained, or an alias")
+        self.index = json.loads(index.read_text())
+        if self.index.get("_class_name") not in ("StableDiffusionPipeline", None):
+            raise ModelUnavailable(f"{self.source.label} is a {self.index.get('_class_name')}, "
+                                   "not a StableDiffusionPipeline", "fmkit diffuse runs SD 1.x/2.x pipelines")
+        self.model = self.source.label
+        self.device = hardware.resolve_device(settings.runtime.device)
+        self.dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
+        hardware.apply_threads(settings.runtime.threads)
+        self.plan = MemoryPlan.from_settings(d)
+        self.safety_checker = d.safety_checker
+        self._has_checker = (self.index.get("safety_checker") or [None])[0] is not None \
+            and (self.folder / "safety_checker").is_dir()
+        self.notes: list[str] = []  # things the user should know (no checker shipped, ...)
+        if self.safety_checker and not self._has_checker:
+            self.notes.append(f"{self.model} ships no safety checker; images are not checked")
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _pipeline(self, plan: MemoryPlan):
+        """The pipeline object: all components (cached per process), or a shell with only the
+        tokenizer and scheduler when components are loaded one at a time."""
+        if plan.one_at_a_time:
+            return catalog.load_once(self.source, self.device, self.dtype, self._build_shell, "shell")
+        return catalog.load_once(self.source, self.device, self.dtype, lambda _: self._build_full(plan),
+                                 plan, self.safety_checker)
+
+    def _build_shell(self, folder: Path):
+        from diffusers import AutoencoderKL, StableDiffusionPipeline
+        from diffusers.image_processor import VaeImageProcessor
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()  # "Loading pipeline components..." is noise here
+
+        pipe = StableDiffusionPipeline.from_pretrained(
+            folder, text_encoder=None, unet=None, vae=None, safety_checker=None, feature_extractor=None,
+            image_encoder=None, requires_safety_checker=False)
+        # Without a VAE the pipeline assumes 8x downsampling: take the real factor from its config.
+        blocks = AutoencoderKL.load_config(folder / "vae")["block_out_channels"]
+        pipe.vae_scale_factor = 2 ** (len(blocks) - 1)
+        pipe.image_processor = VaeImageProcessor(vae_scale_factor=pipe.vae_scale_factor)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def _build_full(self, plan: MemoryPlan):
+        pipe = self._build_shell(self.folder)
+        for name in COMPONENTS:
+            setattr(pipe, name, self._load(name, plan))
+        if pipe.safety_checker is not None:
+            pipe.feature_extractor = self._feature_extractor()
+        applied = apply_to_pipeline(pipe, plan, self.device, self.dtype)
+        log.debug("pipeline savers applied: %s", applied)
+        return pipe
+
+    def _load(self, name: str, plan: MemoryPlan):
+        """One component in the plan's load dtype (None: not shipped, or not wanted)."""
+        from fmkit.tasks import diffuse_load
+
+        dtype = load_dtype(plan, self.dtype)
+        if name == "text_encoder":
+            return diffuse_load.load_text_encoder(self.folder, dtype)
+        if name == "unet":
+            from diffusers import UNet2DConditionModel
+
+            return diffuse_load.load_diffusers_model(UNet2DConditionModel, self.folder, "unet", dtype)
+        if name == "vae":
+            from diffusers import AutoencoderKL
+
+            return diffuse_load.load_diffusers_model(AutoencoderKL, self.folder, "vae", dtype)
+        if name == "safety_checker" and self.safety_checker and self._has_checker:
+            from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+
+            return StableDiffusionSafetyChecker.from_pretrained(self.folder / "safety_checker",
+                                                                torch_dtype=self.dtype).eval()
+        return None
+
+    def _feature_extractor(self):
+        from transformers import CLIPImageProcessor
+
+        return CLIPImageProcessor.from_pretrained(self.folder / "feature_extractor")
+
+    @contextlib.contextmanager
+    def _resident(self, pipe, name: str, plan: MemoryPlan) -> Iterator[None]:
+        """With one_at_a_time: load `name` into the pipeline for the block, free it after."""
+        if not plan.one_at_a_time:
+            yield
+            return
+        setattr(pipe, name, self._load(name, plan))
+        if name == "safety_checker" and pipe.safety_checker is not None:
+            pipe.feature_extractor = self._feature_extractor()
+        apply_to_component(pipe, name, plan, self.device, self.dtype)
+        try:
+            yield
+        finally:
+            setattr(pipe, name, None)
+            gc.collect()
+
+    def _scheduler(self, pipe, name: str):
+        """The profile's or the option's scheduler, built from the pipeline's own config."""
+        if name in ("", "default"):
+            return pipe.scheduler
+        import diffusers
+
+        cls_name = SCHEDULER_ALIASES.get(name.lower(), name)
+        compatible = {c.__name__: c for c in pipe.scheduler.compatibles} | {type(pipe.scheduler).__name__: type(pipe.scheduler)}
+        cls = compatible.get(cls_name)
+        if cls is None:
+            import difflib
+
+            known = sorted(SCHEDULER_ALIASES) + sorted(compatible)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise BadInput(f"unknown scheduler '{name}'", hint + "choose: default, " + ", ".join(sorted(SCHEDULER_ALIASES)))
+        if not hasattr(diffusers, cls_name):
+            raise BadInput(f"scheduler '{name}' is not in this diffusers version")
+        return cls.from_config(pipe.scheduler.config)
+
+    # --- rendering -------------------------------------------------------------------------
+
+    def render(self, params: DiffuseParams, on_step: Callable[[], None] | None = None) -> list[DiffuseImage]:
+        """Render params.num_images images; on out-of-memory retry once with the next-lower strategy."""
+        import torch
+
+        try:
+            return self._render(params, self.plan, on_step)
+        except (torch.OutOfMemoryError, RuntimeError) as e:
+            if not _is_oom(e):
+                raise
+            failed, lower = self.plan, self.plan.lower(self.device)
+            if lower is None:
+                raise RuntimeFailure(f"out of memory with strategy {failed.describe()}, and none uses less",
+                                     "try a smaller --height/--width or --num-images") from None
+        catalog.clear_loaded()
+        gc.collect()
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        log.info("out of memory with %s; retrying with %s", failed.describe(), lower.describe())
+        self.plan = lower
+        try:
+            images = self._render(params, lower, on_step)
+        except (torch.OutOfMemoryError, RuntimeError) as e:
+            if not _is_oom(e):
+                raise
+            raise RuntimeFailure(f"out of memory again after retrying with strategy {lower.describe()}",
+                                 "try a smaller --height/--width or --num-images") from None
+        for image in images:
+            image.fallback_from = failed.describe()
+        return images
+
+    def _render(self, p: DiffuseParams, plan: MemoryPlan, on_step: Callable[[], None] | None) -> list[DiffuseImage]:
+        import torch
+
+        if self.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        pipe = self._pipeline(plan)
+        scheduler = self._scheduler(pipe, p.scheduler)
+        pipe.scheduler = scheduler
+        # Generators on the CPU: the same seed gives the same noise on every device.
+        generators = [torch.Generator("cpu").manual_seed(p.seed + i) for i in range(p.num_images)]
+        cfg = p.guidance > 1.0
+
+        def step_end(_pipe, _step, _timestep, kwargs):
+            if on_step:
+                on_step()
+            return kwargs
+
+        try:
+            with torch.inference_mode():
+                # 1. prompt -> embeddings (CLIP text encoder)
+                with self._resident(pipe, "text_encoder", plan):
+                    embeds, negative = pipe.encode_prompt(p.prompt, self.device, p.num_images, cfg,
+                                                          p.negative_prompt or None)
+                embeds = embeds.to(self.dtype)
+                negative = negative.to(self.dtype) if negative is not None else None
+                # 2. noise -> latents (UNet + scheduler, p.steps steps)
+                with self._resident(pipe, "unet", plan):
+                    latents = pipe(prompt_embeds=embeds, negative_prompt_embeds=negative, height=p.height,
+                                   width=p.width, num_inference_steps=p.steps, guidance_scale=p.guidance,
+                                   generator=generators, output_type="latent", callback_on_step_end=step_end,
+                                   return_dict=False)[0]
+                # 3. latents -> pixels (VAE), then the safety checker when the profile wants it
+                with self._resident(pipe, "vae", plan):
+                    vae = pipe.vae
+                    pixels = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+                flagged = [False] * len(pixels)
+                if self.safety_checker and self._has_checker:
+                    with self._resident(pipe, "safety_checker", plan):
+                        pixels, nsfw = pipe.run_safety_checker(pixels, self.device, embeds.dtype)
+                    flagged = [bool(x) for x in (nsfw or flagged)]
+                images = pipe.image_processor.postprocess(pixels.float(), output_type="pil",
+                                                          do_denormalize=[True] * len(pixels))
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted while rendering; no image was written") from None
+        seconds = time.perf_counter() - started
+        peak = peak_memory_mb(self.device)
+        params = {**p.to_dict(), "scheduler": type(scheduler).__name__}
+        return [DiffuseImage(prompt=p.prompt, seed=p.seed + i, model=self.model,
+                             params={**params, "seed": p.seed + i, "num_images": p.num_images},
+                             seconds=seconds, peak_memory_mb=peak, strategy=plan.describe(), nsfw=flagged[i],
+                             image=None if flagged[i] else images[i])
+                for i in range(len(images))]
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def png_text(result: DiffuseImage) -> dict[str, str]:
+    """The PNG text chunks: enough to reproduce the image from the file alone."""
+    p = result.params
+    return {"prompt": result.prompt, "negative_prompt": p["negative_prompt"], "seed": str(result.seed),
+            "steps": str(p["steps"]), "guidance": str(p["guidance"]), "scheduler": p["scheduler"],
+            "height": str(p["height"]), "width": str(p["width"]), "model": result.model,
+            "strategy": result.strategy, "fmkit_version": __version__,
+            "fmkit": json.dumps({**p, "model": result.model, "fmkit_version": __version__})}
+
+
+def save_png(result: DiffuseImage, path: Path, force: bool = False) -> Path:
+    """Write the image atomically (temp file + rename) with its parameters as PNG text chunks."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for k, v in png_text(result).items():
+        info.add_itxt(k, v)  # iTXt: UTF-8, so any prompt survives
+    written = output.atomic_write(Path(path), lambda tmp: result.image.save(tmp, format="PNG", pnginfo=info), force)
+    result.path = str(written)
+    return written
+
+
+def default_path(prompt: str, seed: int, folder: Path = Path(".")) -> Path:
+    """'a red fox', seed 7 -> ./a-red-fox-7.png, or a numbered name if that exists."""
+    return output.unique_path(folder / f"{output.slug(prompt)}-{seed}.png")

@@ -1,0 +1,195 @@
+"""The ONE place where profile keys become diffusers' own memory-saver calls.
+
+    [diffuse] key          diffusers call (or fmkit step)                      applies on
+    storage_dtype          model.enable_layerwise_casting(storage, compute)    any device
+    attention_slicing      pipe.enable_attention_slicing("auto" | "max")       any device
+    vae_slicing            pipe.vae.enable_slicing()                           any device
+    vae_tiling             pipe.vae.enable_tiling()                            any device
+    offload = model        pipe.enable_model_cpu_offload()                     CUDA + accelerate
+    offload = sequential   pipe.enable_sequential_cpu_offload()                CUDA + accelerate
+    compile                pipe.unet.compile()                                 CUDA
+    one_at_a_time          load text encoder / UNet / VAE only while in use    any device (fmkit)
+
+A saver that does not apply here is skipped with a debug log line, never an error.
+`MemoryPlan.lower()` is the "next-lower memory strategy" used to retry after an out-of-memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+log = logging.getLogger("fmkit.diffuse")
+
+OFFLOAD_ORDER = ("none", "model", "sequential")
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The memory savers for one run, read from the profile's [diffuse] section."""
+
+    one_at_a_time: bool = False
+    storage_dtype: str = "none"
+    attention_slicing: str = "off"
+    vae_slicing: bool = False
+    vae_tiling: bool = False
+    offload: str = "none"
+    compile: bool = False
+
+    @classmethod
+    def from_settings(cls, diffuse: Any) -> "MemoryPlan":
+        return cls(**{name: getattr(diffuse, name) for name in cls.__dataclass_fields__})
+
+    def describe(self) -> str:
+        """A short name for the strategy, e.g. 'one-at-a-time+layerwise-bfloat16+vae-tiling'."""
+        parts = []
+        if self.one_at_a_time:
+            parts.append("one-at-a-time")
+        if self.storage_dtype != "none":
+            parts.append(f"layerwise-{self.storage_dtype}")
+        if self.attention_slicing != "off":
+            parts.append(f"attention-slicing-{self.attention_slicing}")
+        if self.vae_slicing:
+            parts.append("vae-slicing")
+        if self.vae_tiling:
+            parts.append("vae-tiling")
+        if self.offload != "none":
+            parts.append(f"{self.offload}-offload")
+        if self.compile:
+            parts.append("compile")
+        return "+".join(parts) or "none"
+
+    def lower(self, device: str) -> "MemoryPlan | None":
+        """The next strategy down, using less memory (and usually more time); None at the bottom.
+
+        CUDA: turn on slicing and tiling, then model offload, then sequential offload.
+        Elsewhere: slicing and tiling, then one component at a time with bfloat16 storage.
+        """
+        frugal = replace(self, attention_slicing=self.attention_slicing if self.attention_slicing != "off" else "auto",
+                         vae_slicing=True, vae_tiling=True, compile=False)
+        if frugal != replace(self, compile=False):
+            return frugal
+        if device.startswith("cuda") and self.offload != "sequential":
+            return replace(frugal, offload=OFFLOAD_ORDER[OFFLOAD_ORDER.index(self.offload) + 1])
+        if not self.one_at_a_time or self.storage_dtype == "none":
+            return replace(frugal, one_at_a_time=True,
+                           storage_dtype="bfloat16" if self.storage_dtype == "none" else self.storage_dtype)
+        if self.attention_slicing != "max":
+            return replace(frugal, attention_slicing="max")
+        return None
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
+            "float8_e4m3fn": torch.float8_e4m3fn}[name]
+
+
+def load_dtype(plan: MemoryPlan, compute_dtype):
+    """The dtype weights are read in: the storage dtype when it is one torch can load directly,
+    so a float32 checkpoint never sits in memory at full size (fp8 is reached via bfloat16)."""
+    import torch
+
+    if plan.storage_dtype == "none":
+        return compute_dtype
+    if plan.storage_dtype == "float8_e4m3fn":
+        return torch.bfloat16
+    return torch_dtype(plan.storage_dtype)
+
+
+def _offload_ok(device: str) -> str | None:
+    """Why CPU offload cannot run here, or None when it can."""
+    if not device.startswith("cuda"):
+        return f"offload needs a CUDA device, this run is on {device}"
+    import importlib.util
+
+    if importlib.util.find_spec("accelerate") is None:
+        return "offload needs the accelerate package"
+    return None
+
+
+def apply_layerwise_casting(model, name: str, plan: MemoryPlan, compute_dtype) -> bool:
+    """Store `model`'s weights in plan.storage_dtype, upcast per layer for compute.
+
+    diffusers models: model.enable_layerwise_casting(); transformers models (the CLIP text
+    encoder): diffusers.hooks.apply_layerwise_casting with the same default skip patterns.
+    Layers the casting skips (norms, embeddings of position) are brought to the compute dtype,
+    since the model may have been loaded in the storage dtype.
+    """
+    if plan.storage_dtype == "none":
+        return False
+    import torch
+
+    storage = torch_dtype(plan.storage_dtype)
+    if storage == compute_dtype:
+        log.debug("layerwise casting skipped for %s: storage and compute dtype are both %s", name, storage)
+        return False
+    if hasattr(model, "enable_layerwise_casting"):
+        model.enable_layerwise_casting(storage_dtype=storage, compute_dtype=compute_dtype)
+    else:
+        from diffusers.hooks import apply_layerwise_casting as apply
+
+        apply(model, storage_dtype=storage, compute_dtype=compute_dtype, skip_modules_pattern="auto")
+    for module in model.modules():
+        registry = getattr(module, "_diffusers_hook", None)
+        hooked = registry is not None and registry.get_hook("layerwise_casting") is not None
+        if not hooked:
+            for p in module.parameters(recurse=False):
+                p.data = p.data.to(compute_dtype)
+            for b_name, b in module.named_buffers(recurse=False):
+                if b.is_floating_point():
+                    setattr(module, b_name, b.to(compute_dtype))
+    return True
+
+
+def apply_to_component(pipe, name: str, plan: MemoryPlan, device: str, compute_dtype,
+                       move: bool = True) -> list[str]:
+    """Savers for one freshly loaded component (`pipe.<name>`); returns the names of those applied."""
+    model = getattr(pipe, name, None)
+    if model is None:
+        return []
+    applied = []
+    if apply_layerwise_casting(model, name, plan, compute_dtype):
+        applied.append(f"layerwise-{plan.storage_dtype}")
+    if move:
+        model.to(device)
+    if name == "unet":
+        if plan.attention_slicing != "off":
+            model.set_attention_slice("auto" if plan.attention_slicing == "auto" else "max")
+            applied.append(f"attention-slicing-{plan.attention_slicing}")
+        if plan.compile:
+            if device.startswith("cuda"):
+                model.compile()
+                applied.append("compile")
+            else:
+                log.debug("compile skipped: only worth it on CUDA, this run is on %s", device)
+    if name == "vae":
+        if plan.vae_slicing:
+            model.enable_slicing()
+            applied.append("vae-slicing")
+        if plan.vae_tiling:
+            model.enable_tiling()
+            applied.append("vae-tiling")
+    return applied
+
+
+def apply_to_pipeline(pipe, plan: MemoryPlan, device: str, compute_dtype) -> list[str]:
+    """Savers for a pipeline with every component loaded (one_at_a_time off)."""
+    applied: list[str] = []
+    offload = plan.offload
+    if offload != "none" and (why := _offload_ok(device)):
+        log.debug("%s offload skipped: %s", offload, why)
+        offload = "none"
+    for name in ("text_encoder", "unet", "vae", "safety_checker"):
+        for saver in apply_to_component(pipe, name, plan, device, compute_dtype, move=offload == "none"):
+            if saver not in applied:
+                applied.append(saver)
+    if offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+        applied.append("model-offload")
+    elif offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=device)
+        applied.append("sequential-offload")
+    return applied
