@@ -14,6 +14,7 @@ from fmkit import __version__
 from fmkit.commands import doctor, models, profiles
 from fmkit.commands import tokenize
 from fmkit.commands import diffuse
+from fmkit.commands import detect
 
 app = typer.Typer(
     name="fmkit",
@@ -49,6 +50,7 @@ SETUP = "Setup"
 
 app.command("tokenize", rich_help_panel=LESSONS)(tokenize.tokenize)
 app.command("diffuse", rich_help_panel=LESSONS)(diffuse.diffuse)
+app.command("detect", rich_help_panel=LESSONS)(detect.detect)
 app.command("profiles", rich_help_panel=SETUP)(profiles.profiles)
 app.command("doctor", rich_help_panel=SETUP)(doctor.doctor)
 app.command("models", rich_help_panel=SETUP)(models.models)
