@@ -79,11 +79,16 @@ def prepare(offline: bool | None = None, download_progress: bool = False) -> Non
 
 
 def silence_library_warnings() -> None:
-    """Warnings that tell a student nothing they can act on are hidden (fmkit reports what matters)."""
-    for category in (FutureWarning, DeprecationWarning, UserWarning):
-        for module in ("transformers", "diffusers", "huggingface_hub", "torch", "accelerate",
-                       "ultralytics", "bertviz", "torchvision", "matplotlib"):
-            warnings.filterwarnings("ignore", category=category, module=module + r"(\.|$)")
+    """Warnings that tell a student nothing they can act on are hidden (fmkit reports what matters).
+
+    Deprecation notices are for library developers, whichever module they point at (with
+    stacklevel they often name the caller); UserWarnings only from the model libraries.
+    """
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for module in ("transformers", "diffusers", "huggingface_hub", "torch", "accelerate",
+                   "ultralytics", "bertviz", "torchvision", "matplotlib", "tokenizers"):
+        warnings.filterwarnings("ignore", category=UserWarning, module=module + r"(\.|$)")
     for name in ("transformers", "diffusers", "huggingface_hub", "accelerate", "ultralytics",
                  "torch._dynamo", "torch._inductor"):
         logging.getLogger(name).setLevel(logging.ERROR)
