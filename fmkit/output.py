@@ -123,8 +123,8 @@ def atomic_write(path: Path, write: Callable[[Path], None] | bytes | str, force:
         if not force and path.exists():
             raise OutputError(f"{path} appeared while writing", "pass --force to overwrite it")
         os.replace(tmp, path)
-    except PermissionError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror}", "choose another path") from None
+    except OSError as e:  # permission, read-only or full disk, a folder that refuses new files (/proc)
+        raise OutputError(f"cannot write {path}: {e.strerror or e}", "choose another path") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
