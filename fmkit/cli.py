@@ -15,6 +15,7 @@ from fmkit.commands import doctor, models, profiles
 from fmkit.commands import attention, tokenize
 from fmkit.commands import diffuse
 from fmkit.commands import detect
+from fmkit.commands import generate
 
 app = typer.Typer(
     name="fmkit",
@@ -52,6 +53,7 @@ app.command("tokenize", rich_help_panel=LESSONS)(tokenize.tokenize)
 app.command("attention", rich_help_panel=LESSONS)(attention.attention)
 app.command("diffuse", rich_help_panel=LESSONS)(diffuse.diffuse)
 app.command("detect", rich_help_panel=LESSONS)(detect.detect)
+app.command("generate", rich_help_panel=LESSONS)(generate.generate)
 app.command("profiles", rich_help_panel=SETUP)(profiles.profiles)
 app.command("doctor", rich_help_panel=SETUP)(doctor.doctor)
 app.command("models", rich_help_panel=SETUP)(models.models)

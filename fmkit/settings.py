@@ -37,14 +37,18 @@ class Bert:
 @dataclass(frozen=True)
 class Generate:
     model: str = key("gpt2", "alias, hub id or folder of a causal language model")
-    max_new_tokens: int = key(50, "tokens to generate per prompt", min=1)
+    max_new_tokens: int = key(50, "tokens to generate per prompt (capped, with a notice, at the model's context)", min=1)
     do_sample: bool = key(True, "sample (true) or greedy decoding (false)")
-    temperature: float = key(1.0, "sampling temperature, > 0", above=0)
+    temperature: float = key(1.0, "sampling temperature, > 0 when sampling (ignored by greedy decoding)", min=0)
     top_k: int = key(50, "sample from the k most likely tokens; 0 = no limit", min=0)
-    top_p: float = key(1.0, "nucleus sampling mass, in (0, 1]", above=0, max=1)
+    top_p: float = key(1.0, "nucleus sampling mass, in (0, 1]; 1 = off", above=0, max=1)
     repetition_penalty: float = key(1.0, "> 1 discourages repeats; 1 = off", above=0)
-    num_return_sequences: int = key(1, "sequences per prompt", min=1)
+    num_return_sequences: int = key(1, "sequences per prompt (needs sampling when > 1)", min=1)
     batch_size: int = key(8, "prompts generated together (left-padded)", min=1)
+    weights: str = key("auto", "how weights are held: auto = runtime.dtype | float32 | bfloat16 | "
+                       "int8 = dynamic int8 quantisation of the Linear layers (CPU only, lossy, fastest)",
+                       choices=("auto", "float32", "bfloat16", "int8"))
+    int8_lm_head: bool = key(True, "with weights = int8, quantise the output layer too (faster, a little less exact)")
 
 
 @dataclass(frozen=True)
