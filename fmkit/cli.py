@@ -12,7 +12,7 @@ import typer
 
 from fmkit import __version__
 from fmkit.commands import doctor, models, profiles
-from fmkit.commands import attention, tokenize
+from fmkit.commands import attention, positional, tokenize
 from fmkit.commands import diffuse
 from fmkit.commands import detect
 from fmkit.commands import generate
@@ -51,6 +51,7 @@ SETUP = "Setup"
 
 app.command("tokenize", rich_help_panel=LESSONS)(tokenize.tokenize)
 app.command("attention", rich_help_panel=LESSONS)(attention.attention)
+app.command("positional", rich_help_panel=LESSONS)(positional.positional)
 app.command("diffuse", rich_help_panel=LESSONS)(diffuse.diffuse)
 app.command("detect", rich_help_panel=LESSONS)(detect.detect)
 app.command("generate", rich_help_panel=LESSONS)(generate.generate)

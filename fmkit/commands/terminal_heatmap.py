@@ -1,13 +1,14 @@
 """A matrix drawn in the terminal as a rich table of coloured cells (attention, positional encodings).
 
 Light theme: white -> blue; dark: near-black -> orange. Values print in the cells while the
-matrix is narrow enough to read; wider ones become colour blocks with numbered columns.
+matrix is narrow enough to read; wider ones become shaded blocks (░▒▓█, coloured on a terminal).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+_SHADES = " ░▒▓█"
 _SCALES = {"light": ((255, 255, 255), (8, 48, 107)), "dark": ((22, 27, 34), (255, 166, 87))}
 
 
@@ -20,15 +21,16 @@ def _colour(t: float, theme: str) -> str:
 
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str, caption: str = "",
             theme: str = "light", vmin: float = 0.0, vmax: float = 1.0, width: int = 80):
-    """A rich Table for `values` (rows x cols array-like), scaled from vmin..vmax."""
+    """A rich renderable (title, table, caption) for `values` (rows x cols array-like), scaled vmin..vmax."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     rows, cols = len(row_labels), len(col_labels)
     label_w = min(12, max((len(s) for s in row_labels), default=1))
     numbers = cols * 6 + label_w + 6 <= width
-    t = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=None,
-              padding=(0, 0), pad_edge=False, show_header=True)
+    t = Table(box=None, padding=(0, 0), pad_edge=False, show_header=True)
     t.add_column("", justify="left", style="bold", no_wrap=True)
     for j, label in enumerate(col_labels):
         header = escape(label[:5]) if numbers else (str(j % 10) if j % 5 == 0 else "")
@@ -40,8 +42,12 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title:
             v = float(values[i][j])
             t_ = (v - vmin) / span
             fg = "black" if (t_ < 0.5) == (theme == "light") else "white"
-            text = f"{v:.2f}".lstrip("0") if numbers and 0 <= v < 1 else (f"{v:.2f}" if numbers else "  ")
-            cells.append(f"[{fg} on {_colour(t_, theme)}]{text:^6}[/]" if numbers
-                         else f"[on {_colour(t_, theme)}]{text}[/]")
+            if numbers:
+                text = f"{v:.2f}".replace("0.", ".", 1) if abs(v) < 1 else f"{v:.2f}"
+                cells.append(f"[{fg} on {_colour(t_, theme)}]{text:^6}[/]")
+            else:  # shade glyphs stay readable where colour is off (pipes, NO_COLOR)
+                glyph = _SHADES[min(len(_SHADES) - 1, int(max(t_, 0.0) * len(_SHADES)))]
+                cells.append(f"[{_colour(max(t_, 0.15), theme)}]{glyph * 2}[/]")
         t.add_row(escape(f"{i:>{len(str(rows - 1))}} {row_labels[i]}"[: label_w + 4]) + " ", *cells)
-    return t
+    # Title and caption outside the table: a narrow table would wrap them into a column.
+    return Group(Text.from_markup(title, style="bold"), t, Text.from_markup(caption, style="dim"))

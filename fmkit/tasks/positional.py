@@ -1,0 +1,101 @@
+"""How a transformer knows word order: positional encodings.
+
+Sinusoidal, as in "Attention Is All You Need" (Vaswani et al., 2017, section 3.5):
+    PE(pos, 2i)   = sin(pos / 10000^(2i / d))
+    PE(pos, 2i+1) = cos(pos / 10000^(2i / d))
+computed with numpy alone (no torch). BERT does not use these: it learns one vector per position
+(`embeddings.position_embeddings`, [max_positions, hidden]); `learned_positions` reads those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fmkit.errors import BadInput, ModelUnavailable
+
+BASE = 10000.0
+
+
+@dataclass
+class PositionalResult:
+    """matrix[pos, dim]: the vector added to the token embedding at position pos."""
+
+    kind: str  # sinusoidal | learned
+    matrix: Any  # numpy float32 [length, dim]
+    model: str | None = None
+    dims: list[int] = field(default_factory=list)  # dimensions to draw as curves
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def to_dict(self, digits: int = 6) -> dict:
+        return {"kind": self.kind, "model": self.model, "length": self.length, "dim": self.dim, "dims": self.dims,
+                "notes": self.notes, "matrix": self.matrix.astype("float64").round(digits).tolist()}
+
+
+def check_size(length: int, dim: int) -> None:
+    if length <= 0:
+        raise BadInput(f"--length {length} must be at least 1", "for example --length 50")
+    if dim <= 0 or dim % 2:
+        raise BadInput(f"--dim {dim} must be a positive even number (sin and cos come in pairs)",
+                       "for example --dim 128")
+
+
+def parse_dims(text: str | None, dim: int) -> list[int]:
+    """'4,5,6,7' -> [4, 5, 6, 7], each checked against the encoding's width."""
+    if text is None:
+        return []
+    try:
+        dims = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BadInput(f"--dims '{text}' is not a list of numbers", "for example --dims 4,5,6,7") from None
+    if not dims:
+        raise BadInput("--dims is empty", "for example --dims 4,5,6,7")
+    bad = [d for d in dims if not 0 <= d < dim]
+    if bad:
+        raise BadInput(f"--dims {bad[0]} is out of range: this encoding has dimensions 0-{dim - 1}",
+                       "dimensions count from 0")
+    return dims
+
+
+def sinusoidal(length: int, dim: int, base: float = BASE):
+    """The [length, dim] sinusoidal encoding (float32); even columns sin, odd columns cos."""
+    import numpy as np
+
+    check_size(length, dim)
+    pos = np.arange(length, dtype=np.float64)[:, None]
+    i2 = np.arange(0, dim, 2, dtype=np.float64)[None, :]  # the "2i" of the paper
+    angle = pos / np.power(base, i2 / dim)
+    pe = np.empty((length, dim), dtype=np.float64)
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle)
+    return pe.astype(np.float32)
+
+
+def sinusoidal_result(length: int, dim: int, dims: str | None) -> PositionalResult:
+    return PositionalResult("sinusoidal", sinusoidal(length, dim), dims=parse_dims(dims, dim))
+
+
+def learned_positions(bert, length: int, dims: str | None) -> PositionalResult:
+    """The first `length` learned position vectors of a loaded BERT-style model (see attention.load_bert)."""
+    embeddings = getattr(getattr(bert.model, "embeddings", None), "position_embeddings", None)
+    if embeddings is None:
+        raise ModelUnavailable(f"{bert.label} has no learned position embeddings",
+                               "use a BERT-family model, or leave --model out for the sinusoidal encoding")
+    weight = embeddings.weight.detach().float().cpu().numpy()
+    if length <= 0:
+        raise BadInput(f"--length {length} must be at least 1", "for example --length 50")
+    if length > weight.shape[0]:
+        raise BadInput(f"--length {length} is more than {bert.label}'s {weight.shape[0]} learned positions",
+                       f"use --length {weight.shape[0]} or less")
+    matrix = weight[:length]
+    note = (f"{bert.label} learns its position embeddings in training ({weight.shape[0]} positions x "
+            f"{weight.shape[1]} dims); they are not the sinusoids of Attention Is All You Need")
+    return PositionalResult("learned", matrix, bert.label, parse_dims(dims, matrix.shape[1]), [note])
