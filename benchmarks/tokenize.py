@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,14 +64,18 @@ def make_corpus(path: Path, megabytes: float, vocab_file: Path) -> int:
     return lines
 
 
-def timed(cmd: list[str], corpus: Path, out: Path, env: dict) -> tuple[float, str]:
+def timed(cmd: list[str], corpus: Path, out: Path, env: dict) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds user+sys of the child, its stderr)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(corpus, "rb") as stdin, open(out, "wb") as stdout:
         t = time.perf_counter()
         p = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env)
         elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         sys.exit(f"{cmd[:4]} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
-    return elapsed, p.stderr.decode()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, p.stderr.decode()
 
 
 def main() -> None:
@@ -101,12 +106,14 @@ def main() -> None:
             "tokenizers+json": [sys.executable, "-c", RAW, str(model / "tokenizer.json"), "json"],
         }
         times: dict[str, list[float]] = {k: [] for k in sides}
+        cpus: dict[str, list[float]] = {k: [] for k in sides}
         tokens = None
         for r in range(args.repeats):
             for name, cmd in sides.items():
                 out = tmp / f"{name}.out"
-                elapsed, err = timed(cmd, corpus, out, env)
+                elapsed, cpu, err = timed(cmd, corpus, out, env)
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
                 if name == "tokenizers":
                     tokens = int(err.split()[-1])
                 if name == "fmkit" and r == 0:
@@ -115,15 +122,19 @@ def main() -> None:
                         for line in f:
                             fmkit_tokens += len(json.loads(line)["ids"])
                             fmkit_lines += 1
-                print(f"  run {r + 1} {name:16s} {elapsed:6.2f} s", flush=True)
+                print(f"  run {r + 1} {name:16s} {elapsed:6.2f} s wall  {cpu:6.2f} s CPU", flush=True)
         if fmkit_lines != n_lines or fmkit_tokens != tokens:
             sys.exit(f"mismatch: fmkit gave {fmkit_lines} lines / {fmkit_tokens} tokens, "
                      f"expected {n_lines} / {tokens}")
         med = {k: statistics.median(v) for k, v in times.items()}
+        cpu = {k: statistics.median(v) for k, v in cpus.items()}
+        print(f"{tokens} tokens in {n_lines} lines; medians of {args.repeats} interleaved runs:")
         for name, seconds in med.items():
-            print(f"{name:16s} median {seconds:6.2f} s  {tokens / seconds / 1e6:5.2f} M tokens/s")
+            print(f"{name:16s} {seconds:6.2f} s wall  {tokens / seconds / 1e6:5.2f} M tokens/s   "
+                  f"{cpu[name]:6.2f} s CPU  {tokens / cpu[name] / 1e6:5.2f} M tokens/CPU-s")
         print(f"fmkit vs tokenizers (raw encode, no output): {med['tokenizers'] / med['fmkit']:.2f}x  (target >= 0.8x)")
         print(f"fmkit vs tokenizers+json.dumps (same JSON by hand): {med['tokenizers+json'] / med['fmkit']:.2f}x")
+        print(f"fmkit vs tokenizers, CPU time (raw encode, no output): {cpu['tokenizers'] / cpu['fmkit']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -182,3 +182,8 @@ def test_real_process_json_is_pure(fmkit_proc, tiny_bert):
     assert p.returncode == 0, p.stderr
     [row] = [json.loads(line) for line in p.stdout.splitlines()]
     assert (row["layer"], row["head"]) == (1, 3) and "Traceback" not in p.stderr
+
+
+def test_help_says_which_layer_is_the_default(cli):
+    r = cli(["attention", "--help"])
+    assert r.exit_code == 0 and "default: the last layer" in " ".join(r.stdout.split())

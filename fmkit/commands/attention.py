@@ -33,7 +33,7 @@ def _format(out: Path | None, fmt: str) -> str | None:
 
 @fmkit_command
 def attention(
-    text: Annotated[str, typer.Argument(help="The sentence to look at.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The sentence to look at.")],
     out: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="PATH",
                                                 help="Write .html (offline viewer) or .png (heatmap) instead of "
                                                      "drawing in the terminal.", rich_help_panel="Output")] = None,
@@ -42,8 +42,8 @@ def attention(
                                           "bertviz (bertviz head view; needs internet to display), "
                                           "bertviz-model (bertviz model view).", rich_help_panel="Output")] = "auto",
     layer: Annotated[Optional[int], typer.Option("--layer", "-l", help="Layer, counting from 0 "
-                                                 "[default: the last layer].")] = None,
-    head: Annotated[Optional[int], typer.Option("--head", "-H", help="Head, counting from 0 [default: head 0 in "
+                                                 "\\[default: the last layer].")] = None,
+    head: Annotated[Optional[int], typer.Option("--head", "-H", help="Head, counting from 0 \\[default: head 0 in "
                                                 "the terminal; every head of the layer in a PNG].")] = None,
     all_layers: Annotated[bool, typer.Option("--all", help="PNG: every layer x every head in one grid.")] = False,
     profile: ProfileOpt = None, sets: SetOpt = None, model: ModelOpt = None, device: DeviceOpt = None,
