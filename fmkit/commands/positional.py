@@ -76,8 +76,6 @@ def positional(
 
 def _print(result, theme: str) -> None:
     """A terminal heatmap: the --dims columns with values, else every k-th dimension as colour."""
-    import numpy as np
-
     from fmkit.commands.terminal_heatmap import heatmap
 
     console = output.stdout_console()
@@ -88,7 +86,7 @@ def _print(result, theme: str) -> None:
         fit = max(1, (console.width - 8) // 6)  # columns that still show their numbers
         step = -(-result.dim // fit)
         cols = list(range(0, result.dim, step))
-    limit = 1.0 if result.kind == "sinusoidal" else float(np.abs(result.matrix).max()) or 1.0
+    limit = result.scale
     caption = f"rows: positions 0-{rows - 1}" + (f" of {result.length}" if rows < result.length else "")
     caption += "; columns: dims " + (",".join(map(str, cols)) if result.dims else f"0-{result.dim - 1} every {cols[1] - cols[0] if len(cols) > 1 else 1}")
     title = ("sinusoidal positional encoding" if result.kind == "sinusoidal"

@@ -35,6 +35,16 @@ class PositionalResult:
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
+    @property
+    def scale(self) -> float:
+        """Colour range +-scale: 1 for sinusoids; for learned ones the 99th percentile of |value|, so
+        a few outlier weights do not wash the picture out."""
+        if self.kind == "sinusoidal":
+            return 1.0
+        import numpy as np
+
+        return float(np.percentile(np.abs(self.matrix), 99)) or 1.0
+
     def to_dict(self, digits: int = 6) -> dict:
         return {"kind": self.kind, "model": self.model, "length": self.length, "dim": self.dim, "dims": self.dims,
                 "notes": self.notes, "matrix": self.matrix.astype("float64").round(digits).tolist()}

@@ -19,7 +19,7 @@ def figure(result: PositionalResult, theme: str = "light"):
     if theme == "dark":
         fig.set_facecolor("#0d1117")
     axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
-    limit = 1.0 if result.kind == "sinusoidal" else float(np.abs(result.matrix).max()) or 1.0
+    limit = result.scale
     im = axes[0].imshow(result.matrix, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
                         interpolation="nearest")
     axes[0].set_xlabel("dimension")
@@ -27,7 +27,7 @@ def figure(result: PositionalResult, theme: str = "light"):
     what = ("sinusoidal positional encoding (Attention Is All You Need)" if result.kind == "sinusoidal"
             else f"{result.model}: learned position embeddings")
     axes[0].set_title(f"{what}, {result.length} positions x {result.dim} dims", color=fg)
-    fig.colorbar(im, ax=axes[0], label="value")
+    fig.colorbar(im, ax=axes[0], label="value", extend="neither" if result.kind == "sinusoidal" else "both")
     if result.dims:
         ax = axes[1]
         for d in result.dims:
