@@ -115,7 +115,7 @@ def _watch(folder: Path, recursive: bool, interval: float, max_polls: int | None
     from fmkit.tasks import detect as task
     from fmkit.tasks.detect_watch import FolderWatcher, watch
 
-    watcher = FolderWatcher(folder, recursive, settle=min(interval, 1.0), exclude=out.folder, already_done=out.done)
+    watcher = FolderWatcher(folder, recursive, settle=max(interval, 1.0), exclude=out.folder, already_done=out.done)
     output.notice(f"watching {folder} (Ctrl-C stops); results go to {out.folder}", quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
