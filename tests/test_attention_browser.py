@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")]
 
 # Closes the data <script>, then sets the title and a body attribute if it ever runs (no quotes:
 # JSON would escape them and turn the attack into a syntax error, proving nothing).
