@@ -291,6 +291,11 @@ def test_model_from_yaml_says_random_weights(cli):
     assert json.loads(r.stdout)["width"] == 810
 
 
+def test_half_on_cpu_says_it_runs_float32(run):
+    r, lines = run(ZIDANE, "--half", "--device", "cpu")
+    assert r.exit_code == 0 and "--half needs a CUDA GPU" in r.stderr and lines[0]["detections"]
+
+
 def test_no_network_no_font_download(run, tmp_path, monkeypatch):
     import socket
 
@@ -311,6 +316,8 @@ def test_subprocess_is_quiet_and_leaves_cwd_empty(fmkit_proc, tiny_yolo, tmp_pat
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 1 and json.loads(r.stdout)["width"] == 810
     assert "Ultralytics" not in r.stdout + r.stderr
+    settings = json.loads((tmp_path / "fresh-yolo-config" / "Ultralytics" / "settings.json").read_text())
+    assert settings["sync"] is False
     assert not list((tmp_path / "cwd").iterdir())
 
 

@@ -103,9 +103,21 @@ class RunSummary:
 # --- the model ---------------------------------------------------------------------------------
 
 
+def _no_analytics() -> None:
+    """Ultralytics' settings say sync=True by default (usage analytics). environment.prepare()
+    already sets YOLO_OFFLINE=1, which blocks sending; this records the choice in fmkit's own
+    Ultralytics settings file too ($YOLO_CONFIG_DIR, under FMKIT_HOME)."""
+    from ultralytics.utils import SETTINGS
+
+    if SETTINGS.get("sync"):
+        SETTINGS.update(sync=False)
+
+
 def _build(path: Path, source: catalog.ModelSource):
     """Weights file or model yaml -> fused DetectionModel in eval mode (float32, on CPU)."""
     from ultralytics.nn.tasks import DetectionModel, guess_model_task, load_checkpoint
+
+    _no_analytics()
 
     if source.kind == "yolo-yaml" or path.suffix.lower() in (".yaml", ".yml"):
         try:
