@@ -187,3 +187,14 @@ def test_real_process_json_is_pure(fmkit_proc, tiny_bert):
 def test_help_says_which_layer_is_the_default(cli):
     r = cli(["attention", "--help"])
     assert r.exit_code == 0 and "default: the last layer" in " ".join(r.stdout.split())
+
+
+@needs_minilm
+@pytest.mark.parametrize("args, words", [
+    (["--layer", "6"], "minilm has layers 0-5"),
+    (["--head", "12"], "minilm has heads 0-11"),
+    (["--layer", "5", "--head", "-1"], "negative"),
+])
+def test_minilm_ranges_are_named_in_the_error(cli, args, words):
+    r = cli(["attention", NOVEL, "--model", "minilm", *args])
+    assert r.exit_code == 2 and words in " ".join(r.stderr.split()) and r.stdout == ""

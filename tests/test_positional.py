@@ -111,3 +111,9 @@ def test_bad_input_is_one_line(cli, tiny_bert, tmp_path, args, code, words):
     assert words in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
     assert r.stdout == ""
     assert [p.name for p in tmp_path.iterdir() if p.name != "fmkit-home"] == []
+
+
+@needs_minilm
+def test_minilm_length_beyond_its_positions_is_refused(cli):
+    r = cli(["positional", "--model", "minilm", "--length", "513"])
+    assert r.exit_code == 2 and "minilm's 512 learned positions" in " ".join(r.stderr.split())

@@ -199,3 +199,17 @@ def test_non_utf8_stdin_is_a_usage_error(tiny_bert, tmp_path):
 def test_a_model_file_is_not_a_tokenizer(cli, tiny_bert):
     r = cli(["tokenize", "the cat", "--model", Path(tiny_bert) / "model.safetensors"])
     assert r.exit_code == 1 and "needs a model folder" in r.stderr
+
+
+@needs_minilm
+@pytest.mark.parametrize("args, words", [([""], "text is empty"), (["ok", " "], "text is empty"),
+                                          (["ok", "--pair", ""], "--pair text is empty")])
+def test_minilm_bad_input(cli, args, words):
+    r = cli(["tokenize", *args, "--model", "minilm", "--json"])
+    assert r.exit_code == 2 and words in r.stderr and r.stdout == ""
+
+
+@needs_minilm
+def test_minilm_truncates_at_512(cli):
+    [row] = _json_lines(cli(["tokenize", "word " * 600, "--model", "minilm", "--json"]))
+    assert len(row["ids"]) == 512 and row["truncated"] is True
