@@ -213,3 +213,10 @@ def test_minilm_bad_input(cli, args, words):
 def test_minilm_truncates_at_512(cli):
     [row] = _json_lines(cli(["tokenize", "word " * 600, "--model", "minilm", "--json"]))
     assert len(row["ids"]) == 512 and row["truncated"] is True
+
+
+@needs_minilm
+def test_a_missing_bert_points_at_minilm(cli):
+    r = cli(["tokenize", "the cat", "--model", "bert-base-uncased", "--offline"])
+    assert r.exit_code == 1 and "fmkit pull bert-base-uncased" in r.stderr
+    assert "--model minilm" in " ".join(r.stderr.split())

@@ -56,7 +56,12 @@ def load_bert(name: str, device_setting: str = "auto", dtype_setting: str = "aut
             raise ModelUnavailable(f"'{source.label}' has no fast tokenizer", "fmkit needs tokenizer.json or vocab.txt")
         return BertModel(model.to(device).eval(), tokenizer, source.label, device)
 
-    return catalog.load_once(source, device, dtype, build, "eager-attention")
+    try:
+        return catalog.load_once(source, device, dtype, build, "eager-attention")
+    except ModelUnavailable as e:
+        from fmkit.tasks.tokenize import minilm_hint
+
+        raise minilm_hint(e, source) from None
 
 
 @dataclass
