@@ -32,8 +32,6 @@ class TextTokenizer:
     backend: Any  # tokenizers.Tokenizer
     label: str
     max_length: int | None  # None: the model states no maximum
-    continuing_prefix: str = "##"
-    special_ids: frozenset = field(default_factory=frozenset)
     json_tokens: list[str] | None = field(default=None, repr=False)  # filled by tokenize_json
 
     def configure(self, truncate: bool = True) -> None:
@@ -88,11 +86,7 @@ def build_tokenizer(folder: Path, label: str) -> TextTokenizer:
             raise ModelUnavailable(f"'{label}' has only a slow (Python) tokenizer",
                                    "fmkit needs a fast tokenizer (tokenizer.json) for character offsets")
         backend, stated = tok.backend_tokenizer, tok.model_max_length
-    model = backend.model
-    prefix = getattr(model, "continuing_subword_prefix", None) or "##"
-    specials = frozenset(t.content for t in backend.get_added_tokens_decoder().values() if t.special)
-    special_ids = frozenset(backend.token_to_id(t) for t in specials)
-    result = TextTokenizer(backend, label, model_max_length(folder, stated), prefix, special_ids)
+    result = TextTokenizer(backend, label, model_max_length(folder, stated))
     result.configure()
     return result
 
