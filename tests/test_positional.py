@@ -117,3 +117,8 @@ def test_bad_input_is_one_line(cli, tiny_bert, tmp_path, args, code, words):
 def test_minilm_length_beyond_its_positions_is_refused(cli):
     r = cli(["positional", "--model", "minilm", "--length", "513"])
     assert r.exit_code == 2 and "minilm's 512 learned positions" in " ".join(r.stderr.split())
+
+
+def test_dim_with_a_model_is_ignored_with_a_warning(cli, tiny_bert):
+    r = cli(["positional", "--model", tiny_bert, "--dim", "64", "--length", "3", "--json"])
+    assert _row(r)["dim"] == 32 and "--dim 64 ignored" in r.stderr

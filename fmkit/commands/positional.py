@@ -18,8 +18,9 @@ TERMINAL_ROWS = 24
 @fmkit_command
 def positional(
     length: Annotated[int, typer.Option("--length", "-n", help="Number of positions.")] = 50,
-    dim: Annotated[int, typer.Option("--dim", "-d", help="Encoding width (even); ignored for a model's "
-                                                        "learned embeddings, whose width is the model's.")] = 128,
+    dim: Annotated[Optional[int], typer.Option("--dim", "-d", help="Encoding width, even \\[default: 128]; a "
+                                                                  "model's learned embeddings have the model's width.")]
+    = None,
     dims: Annotated[Optional[str], typer.Option("--dims", metavar="I,J,...",
                                                 help="Also plot these dimensions against position, e.g. 4,5,6,7.")]
     = None,
@@ -52,11 +53,13 @@ def positional(
         output.notice(f"loading {settings.bert.model} ...", quiet or json_)
         bert = load_bert(settings.bert.model, settings.runtime.device, settings.runtime.dtype)
         result = learned_positions(bert, length, dims)
+        if dim is not None and dim != result.dim:
+            output.warn(f"--dim {dim} ignored: {result.model}'s position embeddings are {result.dim} wide")
         if not json_:
             for note in result.notes:
                 output.notice("note: " + note, quiet)
     else:
-        result = sinusoidal_result(length, dim, dims)
+        result = sinusoidal_result(length, 128 if dim is None else dim, dims)
 
     if out is not None:
         from fmkit.tasks.positional_png import figure, save_png
