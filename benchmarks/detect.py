@@ -11,6 +11,8 @@ machine is shared and noisy; the figures are medians.
                     decode included); yolo: 1000 / (preprocess + inference + postprocess ms per image)
                     from its "Speed:" line (decode not included)
 
+Also timed: fmkit with the profile key runtime.dtype="bfloat16" (backbone autocast to bfloat16 on CPU).
+
 Run: .venv/bin/python benchmarks/detect.py [--images 64] [--rounds 3]
 """
 
@@ -54,9 +56,9 @@ def make_images(folder: Path, n: int) -> Path:
     return images
 
 
-def run_fmkit(model: Path, images: Path, n: int) -> tuple[float, float]:
+def run_fmkit(model: Path, images: Path, n: int, *extra: str) -> tuple[float, float]:
     start = time.perf_counter()
-    r = subprocess.run([str(BIN / "fmkit"), "detect", str(images), "--model", str(model), "--json"],
+    r = subprocess.run([str(BIN / "fmkit"), "detect", str(images), "--model", str(model), "--json", *extra],
                        capture_output=True, text=True, env=ENV, cwd=WORK)
     wall = time.perf_counter() - start
     lines = r.stdout.splitlines()
@@ -88,22 +90,31 @@ def main() -> None:
     images = make_images(WORK, args.images)
     run_fmkit(model, images, args.images)  # warm the file cache and both settings folders once
     run_yolo(model, images, args.images)
-    fm_e2e, fm_inf, yo_e2e, yo_inf = [], [], [], []
+    contenders = {
+        "fmkit detect": lambda: run_fmkit(model, images, args.images),
+        "fmkit bfloat16": lambda: run_fmkit(model, images, args.images, "--set", 'runtime.dtype="bfloat16"'),
+        "yolo predict": lambda: run_yolo(model, images, args.images),
+    }
+    e2e: dict[str, list[float]] = {k: [] for k in contenders}
+    inf: dict[str, list[float]] = {k: [] for k in contenders}
     for i in range(args.rounds):
-        a, b = run_fmkit(model, images, args.images)
-        c, d = run_yolo(model, images, args.images)
-        fm_e2e.append(a), fm_inf.append(b), yo_e2e.append(c), yo_inf.append(d)
-        print(f"round {i + 1}: fmkit {a:.1f} img/s end to end, {b:.1f} inference | "
-              f"yolo predict {c:.1f} end to end, {d:.1f} inference", flush=True)
+        line = []
+        for name, go in contenders.items():
+            a, b = go()
+            e2e[name].append(a), inf[name].append(b)
+            line.append(f"{name} {a:.1f} end to end, {b:.1f} inference")
+        print(f"round {i + 1} (images/s): " + " | ".join(line), flush=True)
     med = statistics.median
     print(f"\n{args.images} images (bus.jpg/zidane.jpg copies), yolo11n-shaped random weights, CPU, "
           f"{os.cpu_count()} cores, medians of {args.rounds} interleaved rounds")
-    print(f"fmkit detect     end to end {med(fm_e2e):6.1f} images/s ({args.images / med(fm_e2e):.2f} s)   "
-          f"inference only {med(fm_inf):6.1f} images/s")
-    print(f"yolo predict     end to end {med(yo_e2e):6.1f} images/s ({args.images / med(yo_e2e):.2f} s)   "
-          f"inference only {med(yo_inf):6.1f} images/s")
-    print(f"fmkit vs yolo predict (end to end): {med(fm_e2e) / med(yo_e2e):.2f}x")
-    print(f"fmkit vs yolo predict (inference only, per image): {med(fm_inf) / med(yo_inf):.2f}x")
+    for name in contenders:
+        print(f"{name:16} end to end {med(e2e[name]):6.1f} images/s ({args.images / med(e2e[name]):.2f} s)   "
+              f"inference only {med(inf[name]):6.1f} images/s")
+    base = "yolo predict"
+    for name in ("fmkit detect", "fmkit bfloat16"):
+        label = "fmkit" if name == "fmkit detect" else "fmkit (runtime.dtype=bfloat16)"
+        print(f"{label} vs {base} (end to end): {med(e2e[name]) / med(e2e[base]):.2f}x")
+        print(f"{label} vs {base} (inference only, per image): {med(inf[name]) / med(inf[base]):.2f}x")
 
 
 WORK = Path(tempfile.mkdtemp(prefix="fmkit-bench-detect-"))

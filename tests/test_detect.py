@@ -291,6 +291,22 @@ def test_model_from_yaml_says_random_weights(cli):
     assert json.loads(r.stdout)["width"] == 810
 
 
+def test_bfloat16_on_cpu_finds_the_same_objects(run):
+    """runtime.dtype=bfloat16 autocasts the backbone; boxes move by pixels, not to other objects."""
+    _, exact = run(ZIDANE)
+    r, fast = run(ZIDANE, "--set", 'runtime.dtype="bfloat16"')
+    assert r.exit_code == 0
+
+    def centre(d):
+        b = d["box"]
+        return d["label"], (b["x1"] + b["x2"]) / 2, (b["y1"] + b["y2"]) / 2
+
+    found = [centre(d) for d in fast[0]["detections"]]
+    top = [centre(d) for d in exact[0]["detections"][:10]]
+    matched = sum(any(lb == la and abs(xb - xa) <= 8 and abs(yb - ya) <= 8 for lb, xb, yb in found) for la, xa, ya in top)
+    assert matched >= 8, (top, found)
+
+
 def test_half_on_cpu_says_it_runs_float32(run):
     r, lines = run(ZIDANE, "--half", "--device", "cpu")
     assert r.exit_code == 0 and "--half needs a CUDA GPU" in r.stderr and lines[0]["detections"]

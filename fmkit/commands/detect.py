@@ -33,8 +33,8 @@ def detect(
     watch: Annotated[Optional[Path], typer.Option("--watch", metavar="DIR",
                                                   help="Keep watching DIR and detect each new image once it is complete (Ctrl-C stops).")] = None,
     interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between looks at the --watch folder.")] = 0.5,
-    conf: Annotated[Optional[float], typer.Option("--conf", help="Minimum confidence, 0-1 [default: the profile's].")] = None,
-    iou: Annotated[Optional[float], typer.Option("--iou", help="NMS IoU threshold, 0-1 [default: the profile's].")] = None,
+    conf: Annotated[Optional[float], typer.Option("--conf", help="Minimum confidence, 0-1 (default: the profile's).")] = None,
+    iou: Annotated[Optional[float], typer.Option("--iou", help="NMS IoU threshold, 0-1 (default: the profile's).")] = None,
     imgsz: Annotated[Optional[int], typer.Option("--imgsz", help="Inference size in pixels, a multiple of 32.")] = None,
     classes: Annotated[Optional[str], typer.Option("--classes", metavar="NAMES|IDS",
                                                    help="Only these classes, e.g. person,car or 0,2.")] = None,
@@ -48,8 +48,9 @@ def detect(
 ) -> None:
     """Find objects in images with YOLO: a table per image and a summary, or JSON lines.
 
-    Examples: [b]fmkit detect photo.jpg[/b] · [b]fmkit detect photos/ -r -o results/ --coco[/b] ·
-    [b]find . -name '*.jpg' | fmkit detect - --json[/b] · [b]fmkit detect --watch uploads/ -o results/[/b]
+    [b]fmkit detect photo.jpg[/b]  ·  [b]fmkit detect photos/ -r -o results/ --coco[/b]
+
+    [b]find . -name '*.jpg' | fmkit detect - --json[/b]  ·  [b]fmkit detect --watch uploads/ -o results/[/b]
     """
     if not sources and watch is None:
         raise BadInput("no images given", "give files, folders or globs, '-' for paths on stdin, or --watch DIR")

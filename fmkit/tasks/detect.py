@@ -165,9 +165,14 @@ class Detector:
             raise ModelUnavailable(f"'{self.cfg.model}' is not a YOLO model fmkit can load",
                                    "use an alias (yolo11n ...), a .pt weights file or a model yaml such as yolo11n.yaml")
         self.half = bool(self.cfg.half and self.device.startswith("cuda"))
+        # runtime.dtype = "bfloat16" on CPU: float32 weights, convolutions autocast to bfloat16
+        # (fast on CPUs with AVX-512 BF16/AMX; boxes and scores move slightly, see the tests).
+        self.bf16 = self.device == "cpu" and settings.runtime.dtype == "bfloat16"
         model = catalog.load_once(self.source, self.device, "half" if self.half else "float32",
                                   lambda p: _build(p, self.source))
         self.model = (model.half() if self.half else model).to(self.device)
+        if self.bf16:
+            _float32_head(self.model)
         # channels_last lets oneDNN pick its fast convolution kernels on CPU: same float32
         # maths, measured 42 -> 25 ms per image for yolo11n at 480x640 on 2 cores.
         self.channels_last = self.device == "cpu"
@@ -233,17 +238,35 @@ class Detector:
             x = x.permute(0, 3, 1, 2)  # NHWC memory viewed as NCHW: already channels_last
             x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
             x = (x.half() if self.half else x.float()).div_(255)
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
                 preds = self.model(x)
                 kept = nms.non_max_suppression(preds, self.cfg.conf, self.cfg.iou, self.classes,
                                                max_det=self.cfg.max_det,
                                                end2end=getattr(self.model, "end2end", False))
                 for i, det in zip(idx, kept):
-                    det = det.float().cpu()
+                    det = det.float().cpu()  # bfloat16 boxes would round to 2-3 significant digits
                     det[:, :4] = ops.scale_boxes(shape[:2], det[:, :4], images[i].shape)
                     out[i] = [Detection(int(c), self.names.get(int(c), str(int(c))), float(s), *map(float, b))
                               for *b, s, c in det[:, :6].tolist()]
         return out
+
+
+def _float32_head(model) -> None:
+    """Run the Detect head outside autocast: in bfloat16 its box decoding (distances times
+    stride, in pixels up to the image size) rounds coordinates to multiples of 4-8 pixels."""
+    import torch
+
+    head = model.model[-1]
+    if getattr(head, "_fmkit_float32", False):
+        return
+    forward = head.forward
+
+    def float32_forward(x, *args, **kwargs):
+        with torch.autocast("cpu", enabled=False):
+            return forward([t.float() for t in x], *args, **kwargs)
+
+    head.forward = float32_forward
+    head._fmkit_float32 = True
 
 
 def _round_up(n: int, stride: int) -> int:
