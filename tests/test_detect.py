@@ -273,6 +273,24 @@ def test_unreadable_file(run, tmp_path):
         locked.chmod(0o644)
 
 
+def test_unreadable_file_message_even_as_root(run, tmp_path, monkeypatch):
+    """Root reads chmod-000 files, so the permission error is raised where the file is opened."""
+    from fmkit.tasks import detect_sources
+
+    real_open = detect_sources._pil_open()
+
+    def guarded_open(path, *args, **kwargs):
+        if Path(path).name == "locked.jpg":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(detect_sources, "_pil_open", lambda: guarded_open)
+    shutil.copy(BUS, tmp_path / "locked.jpg")
+    r, lines = run(tmp_path / "locked.jpg", ZIDANE)
+    assert r.exit_code == 1
+    assert lines[0]["error"] == "permission denied: cannot read this file" and "error" not in lines[1]
+
+
 def test_no_sources_and_bad_models(cli, tmp_path, tiny_yolo):
     r = cli(["detect"])
     assert r.exit_code == 2 and "no images given" in r.stderr
