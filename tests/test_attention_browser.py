@@ -23,12 +23,12 @@ PAYLOAD = ("the cat </script><script>document.title=/pwned/.source</script>"
            "<img src=x onerror=document.body.setAttribute(/data-pwned/.source,1)>")
 
 
-def _dump_dom(page, tmp_path) -> str:
+def _dump_dom(page, tmp_path, fragment: str = "") -> str:
     """The DOM after the page's scripts ran, as Chromium serialises it."""
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=3000",
-           "--dump-dom", page.as_uri()]
+           "--dump-dom", page.as_uri() + fragment]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert p.returncode == 0, p.stderr[-2000:]
     return p.stdout
@@ -66,3 +66,11 @@ def test_the_harness_would_catch_an_injection(cli, tiny_bert, tmp_path):
     bad.write_text(broken, encoding="utf-8")
     dom = _dump_dom(bad, tmp_path)
     assert re.search(r"<title>pwned</title>", dom) and re.search(r"<body[^>]*data-pwned", dom)
+
+
+def test_matrix_view_draws_every_cell(cli, tiny_bert, tmp_path):
+    page = tmp_path / "attn.html"
+    assert cli(["attention", "the cat sat", "--model", tiny_bert, "-o", page]).exit_code == 0
+    dom = _dump_dom(page, tmp_path, "#matrix")
+    assert re.search(r'<body[^>]*data-rendered="1"', dom) and '<svg width="' in dom
+    assert len(re.findall(r"<rect ", dom)) == 5 * 5  # [CLS] the cat sat [SEP]
