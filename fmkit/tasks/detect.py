@@ -6,13 +6,15 @@ package sets OMP_NUM_THREADS=1 on import). fmkit decodes itself (one line per ba
 letterboxes each image exactly as Ultralytics does for a single image (minimal rectangle,
 stride-aligned, so the detections are the ones `yolo predict` gives), stacks images of the
 same letterboxed shape into one forward pass, and runs Ultralytics' own NMS and box scaling.
-Decoding runs in a worker thread ahead of inference, bounded to about two batches, so
-memory stays flat however many images a folder holds. One decode thread, not more: torch
-already uses every core, and a third busy thread on two cores stalls its OpenMP barriers.
+Decoding and letterboxing run in a worker thread ahead of inference, bounded to about two
+batches of 640-pixel copies (originals are kept only when annotated copies are written), so
+memory stays flat however many images, and however large, a folder holds. One such thread,
+not more: torch already uses every core, and more busy threads stall its OpenMP barriers.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -224,17 +226,23 @@ class Detector:
 
     def detect(self, images: list) -> list[list[Detection]]:
         """RGB arrays -> detections per image (original pixel coordinates), same order."""
+        return self.detect_letterboxed([(self.letterbox(im), im.shape) for im in images])
+
+    def detect_letterboxed(self, items: list[tuple]) -> list[list[Detection]]:
+        """[(letterboxed RGB array, original shape)] -> detections per image, same order.
+
+        Images whose letterboxed shapes match share one forward pass (a batch of 8 photos in
+        two orientations is two passes), so each image gets the padding `yolo predict` gives it."""
         import numpy as np
         import torch
         from ultralytics.utils import nms, ops
 
-        boxed = [self.letterbox(im) for im in images]
         groups: dict[tuple, list[int]] = {}
-        for i, b in enumerate(boxed):
-            groups.setdefault(b.shape, []).append(i)
-        out: list[list[Detection]] = [[] for _ in images]
+        for i, (boxed, _) in enumerate(items):
+            groups.setdefault(boxed.shape, []).append(i)
+        out: list[list[Detection]] = [[] for _ in items]
         for shape, idx in groups.items():
-            x = torch.from_numpy(np.stack([boxed[i] for i in idx])).to(self.device)
+            x = torch.from_numpy(np.stack([items[i][0] for i in idx])).to(self.device)
             x = x.permute(0, 3, 1, 2)  # NHWC memory viewed as NCHW: already channels_last
             x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
             x = (x.half() if self.half else x.float()).div_(255)
@@ -245,7 +253,7 @@ class Detector:
                                                end2end=getattr(self.model, "end2end", False))
                 for i, det in zip(idx, kept):
                     det = det.float().cpu()  # bfloat16 boxes would round to 2-3 significant digits
-                    det[:, :4] = ops.scale_boxes(shape[:2], det[:, :4], images[i].shape)
+                    det[:, :4] = ops.scale_boxes(shape[:2], det[:, :4], items[i][1])
                     out[i] = [Detection(int(c), self.names.get(int(c), str(int(c))), float(s), *map(float, b))
                               for *b, s, c in det[:, :6].tolist()]
         return out
@@ -285,16 +293,21 @@ def _cores() -> int:
 # --- the streaming run ----------------------------------------------------------------------
 
 
-def _load(source: Source):
-    """Decode one source in a worker thread: (source, RGB array | None, error | None, seconds)."""
+def _load(detector: Detector, keep_image: bool, source: Source):
+    """Decode and letterbox one source in the worker thread.
+
+    Returns (source, letterboxed array, original shape, original image or None, error, seconds):
+    only the small letterboxed copy waits for the model, unless annotated copies need the original.
+    """
     start = time.perf_counter()
     if source.error:
-        return source, None, source.error, 0.0
+        return source, None, None, None, source.error, 0.0
     try:
         image = decode(source.path)
     except ImageError as e:
-        return source, None, str(e), time.perf_counter() - start
-    return source, image, None, time.perf_counter() - start
+        return source, None, None, None, str(e), time.perf_counter() - start
+    boxed = detector.letterbox(image)
+    return source, boxed, image.shape, image if keep_image else None, None, time.perf_counter() - start
 
 
 def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = None,
@@ -306,6 +319,7 @@ def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = 
     """
     batch_size = batch_size or detector.cfg.batch_size
     ahead = 2 * batch_size
+    load = functools.partial(_load, detector, keep_images)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fmkit-decode") as pool:
         pending: deque = deque()
         it = iter(sources)
@@ -313,28 +327,26 @@ def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = 
         while True:
             while not exhausted and len(pending) < ahead:
                 try:
-                    pending.append(pool.submit(_load, next(it)))
+                    pending.append(pool.submit(load, next(it)))
                 except StopIteration:
                     exhausted = True
             if not pending:
                 return
             window = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
-            yield from _infer(detector, window, keep_images)
+            yield from _infer(detector, window)
 
 
-def _infer(detector: Detector, window: list, keep_images: bool) -> list[ImageResult]:
-    ok = [(s, im, t) for s, im, err, t in window if err is None]
+def _infer(detector: Detector, window: list) -> list[ImageResult]:
+    ok = [w for w in window if w[4] is None]
     start = time.perf_counter()
-    found = detector.detect([im for _, im, _ in ok]) if ok else []
+    found = detector.detect_letterboxed([(boxed, shape) for _, boxed, shape, *_ in ok]) if ok else []
     share = (time.perf_counter() - start) / max(len(ok), 1)
-    by_source = {id(s): (im, t, dets) for (s, im, t), dets in zip(ok, found)}
+    by_source = {id(w[0]): dets for w, dets in zip(ok, found)}
     results = []
-    for s, im, err, t in window:
+    for s, _, shape, image, err, t in window:
         if err is not None:
             results.append(ImageResult(s.label, detector.label, error=err, seconds=t, name=s.name))
             continue
-        image, decode_s, dets = by_source[id(s)]
-        results.append(ImageResult(s.label, detector.label, width=int(image.shape[1]), height=int(image.shape[0]),
-                                   detections=dets, seconds=decode_s + share, name=s.name,
-                                   image=image if keep_images else None))
+        results.append(ImageResult(s.label, detector.label, width=int(shape[1]), height=int(shape[0]),
+                                   detections=by_source[id(s)], seconds=t + share, name=s.name, image=image))
     return results
