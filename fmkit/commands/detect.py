@@ -151,10 +151,16 @@ class _Renderer:
             return
         from rich.table import Table
 
-        title = f"{r.source}  {r.width}x{r.height}  {len(r.detections)} objects  {r.seconds * 1000:.0f} ms"
+        from rich.markup import escape
+
+        title = f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(r.detections)} objects  {r.seconds * 1000:.0f} ms"
         if r.outputs:
-            title += f"  -> {r.outputs['image']}"
-        t = Table(title=title, title_justify="left", show_edge=False)
+            title += f"  -> {escape(r.outputs['image'])}"
+        console = output.stdout_console()
+        console.print(title, soft_wrap=True)
+        if not r.detections:
+            return
+        t = Table(show_edge=False)
         for col, justify in (("class", "left"), ("conf", "right"), ("x1", "right"), ("y1", "right"),
                              ("x2", "right"), ("y2", "right")):
             t.add_column(col, justify=justify)
@@ -162,7 +168,7 @@ class _Renderer:
             t.add_row(d.label, f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}", f"{d.y2:.0f}")
         if len(r.detections) > MAX_ROWS:
             t.add_row(f"[dim]... {len(r.detections) - MAX_ROWS} more[/dim]", "", "", "", "", "")
-        output.stdout_console().print(t)
+        console.print(t)
 
     def summary(self, s, model: str, folder) -> None:
         line = (f"{s.images} images, {s.detections} objects, {s.failed} failed, {s.seconds:.2f} s "
@@ -174,10 +180,11 @@ class _Renderer:
 
         console = output.stdout_console()
         if s.counts:
-            t = Table(title="objects per class", title_justify="left", show_edge=False)
+            console.print("[bold]objects per class[/bold]")
+            t = Table(show_edge=False)
             t.add_column("class")
             t.add_column("count", justify="right")
             for label, n in s.counts.most_common():
                 t.add_row(label, str(n))
             console.print(t)
-        console.print(line + (f"; files in {folder.folder}" if folder is not None else ""))
+        console.print(line + (f"; files in {folder.folder}" if folder is not None else ""), soft_wrap=True, markup=False)
