@@ -159,7 +159,7 @@ class TextGenerator:
 
         g = settings.generate
         self.device = hardware.resolve_device(settings.runtime.device)
-        hardware.apply_threads(settings.runtime.threads)
+        self.threads = g.threads or settings.runtime.threads
         dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
         weights = g.weights
         if weights == "auto":
@@ -205,10 +205,18 @@ class TextGenerator:
     def run(self, prompts: Iterable[str], params: GenerationParams, truncate: bool = False,
             stream: bool = False) -> Iterator[Event]:
         """Yield events for every prompt, batch by batch, in input order."""
+        import torch
+
         params.check()
         numbered = enumerate(prompts)
-        while batch := list(itertools.islice(numbered, self.batch_size)):
-            yield from self._run_batch(batch, params, truncate, stream)
+        previous = torch.get_num_threads()
+        try:
+            if self.threads > 0:
+                torch.set_num_threads(self.threads)
+            while batch := list(itertools.islice(numbered, self.batch_size)):
+                yield from self._run_batch(batch, params, truncate, stream)
+        finally:
+            torch.set_num_threads(previous)
 
     def _run_batch(self, batch: list[tuple[int, str]], params: GenerationParams, truncate: bool,
                    stream: bool) -> Iterator[Event]:
