@@ -143,6 +143,8 @@ def test_recursive_glob_and_stdin(run, tmp_path):
     assert [o["source"] for o in globbed] == [o["source"] for o in flat]
     r, piped = run("-", input=f"{folder / 'img01.jpg'}\n\n{BUS}\n")
     assert r.exit_code == 0 and [Path(o["source"]).name for o in piped] == ["img01.jpg", "bus.jpg"]
+    r, nothing = run("-", input="")
+    assert r.exit_code == 0 and not nothing and "no images to process" in r.stderr
 
 
 def test_run_streams_sources_lazily(tiny_yolo):

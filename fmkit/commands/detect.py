@@ -106,6 +106,8 @@ def detect(
             coco_path = folder.close()
             if coco_path:
                 output.notice(f"COCO annotations: {coco_path}", quiet or json_)
+    if watch is None and not summary.images and not summary.failed:
+        output.warn("no images to process (empty list on stdin?)")
     show.summary(summary, detector.label, folder)
     if summary.failed:
         raise typer.Exit(1)
