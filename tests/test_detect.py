@@ -214,10 +214,10 @@ def test_never_clobbers_other_files(run, tmp_path):
     assert r.exit_code == 0 and r2.exit_code == 2 and "coco.json already exists" in r2.stderr
 
 
-def test_output_path_that_is_a_file_is_a_usage_error(run, tmp_path):
+def test_output_path_that_is_a_file_is_a_usage_error_before_any_model_loads(cli, tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
-    r, _ = run(BUS, "-o", target)
+    r = cli(["detect", BUS, "-o", target, "--model", tmp_path / "no-such-model.pt"])
     assert r.exit_code == 2 and "is a file" in r.stderr
 
 

@@ -72,6 +72,7 @@ def detect(
     from fmkit.tasks.detect_export import OutputFolder
     from fmkit.tasks.detect_sources import expand
 
+    folder = OutputFolder(out, save_txt=save_txt, coco=coco, force=force) if out else None  # fail before loading
     detector = task.Detector(settings, classes)
     notes = []
     if detector.random_weights:
@@ -82,7 +83,8 @@ def detect(
         notes.append(f"imgsz {settings.detect.imgsz} rounded up to {detector.imgsz} (a multiple of the model stride)")
     for note in notes:
         output.notice(note, quiet)
-    folder = OutputFolder(out, detector.names, save_txt=save_txt, coco=coco, force=force) if out else None
+    if folder is not None:
+        folder.names = detector.names
     summary = task.RunSummary()
     show = _Renderer(json_, quiet)
 

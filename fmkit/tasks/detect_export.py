@@ -49,8 +49,9 @@ def ensure_plot_font() -> None:
 class OutputFolder:
     """Writes each result's files into OUTDIR, and the run's COCO file when closed."""
 
-    def __init__(self, folder: Path, names: dict[int, str], save_txt: bool = False, coco: bool = False,
+    def __init__(self, folder: Path, names: dict[int, str] | None = None, save_txt: bool = False, coco: bool = False,
                  force: bool = False):
+        """Checks (and creates) OUTDIR at once, before any model loads; `names` may come later."""
         self.folder = Path(folder).expanduser()
         if self.folder.exists() and not self.folder.is_dir():
             raise OutputError(f"output path {self.folder} is a file", "give a folder for -o")
@@ -60,12 +61,11 @@ class OutputFolder:
             raise OutputError(f"cannot create output folder {self.folder}: {e.strerror}", "choose another path") from None
         if not os.access(self.folder, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write to folder {self.folder} (permission denied)", "choose another path")
-        self.names, self.save_txt, self.force = names, save_txt, force
+        self.names, self.save_txt, self.force = names or {}, save_txt, force
         self.coco_path = self.folder / "coco.json"
         if coco and self.coco_path.exists() and not force:
             raise OutputError(f"{self.coco_path} already exists", "pass --force to overwrite it, or choose another -o")
-        self.coco: dict | None = {"images": [], "annotations": [], "categories": [
-            {"id": i, "name": n} for i, n in sorted(names.items())]} if coco else None
+        self.coco: dict | None = {"images": [], "annotations": [], "categories": []} if coco else None
         ensure_plot_font()
 
     # --- names ---------------------------------------------------------------------------
@@ -144,6 +144,7 @@ class OutputFolder:
         """Write the run's COCO file (if asked for); returns its path."""
         if self.coco is None:
             return None
+        self.coco["categories"] = [{"id": i, "name": n} for i, n in sorted(self.names.items())]
         output.atomic_write(self.coco_path, json.dumps(self.coco, ensure_ascii=False) + "\n", force=True)
         return self.coco_path
 
