@@ -73,6 +73,8 @@ class Diffuse:
                                         "(one slice at a time)", choices=("off", "auto", "max"))
     vae_slicing: bool = key(False, "decode the images of a batch one at a time (vae.enable_slicing)")
     vae_tiling: bool = key(False, "decode large images in overlapping tiles (vae.enable_tiling)")
+    vae_tile_size: int = key(0, "with vae_tiling: tile size in pixels, a multiple of 64; 0 = the VAE's own "
+                                "(its sample_size: 512 for SD 1.5, so a 512x512 image is one tile)", min=0)
     offload: str = key("none", "CPU offload: none | model | sequential (CUDA with accelerate only; skipped elsewhere)",
                        choices=("none", "model", "sequential"))
     compile: bool = key(False, "torch.compile the UNet (CUDA only; the first image takes longer)")

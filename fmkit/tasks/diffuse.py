@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterator
 
 from fmkit import __version__, catalog, hardware, output
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
-from fmkit.tasks.diffuse_memory import MemoryPlan, apply_to_component, apply_to_pipeline, load_dtype
+from fmkit.tasks.diffuse_memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
+                                        load_dtype, return_freed_memory_to_os)
 
 log = logging.getLogger("fmkit.diffuse")
 
@@ -145,7 +146,9 @@ class Diffuser:
         self.device = hardware.resolve_device(settings.runtime.device)
         self.dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
         hardware.apply_threads(settings.runtime.threads)
-        self.plan = MemoryPlan.from_settings(d)
+        self.plan = MemoryPlan.from_settings(d).for_device(self.device)
+        if self.plan.one_at_a_time:
+            return_freed_memory_to_os()
         self.safety_checker = d.safety_checker
         self._has_checker = (self.index.get("safety_checker") or [None])[0] is not None \
             and (self.folder / "safety_checker").is_dir()
@@ -194,17 +197,20 @@ class Diffuser:
         """One component in the plan's load dtype (None: not shipped, or not wanted)."""
         from fmkit.tasks import diffuse_load
 
-        dtype = load_dtype(plan, self.dtype)
         if name == "text_encoder":
-            return diffuse_load.load_text_encoder(self.folder, dtype)
+            return diffuse_load.load_text_encoder(self.folder, self.dtype)
         if name == "unet":
             from diffusers import UNet2DConditionModel
 
-            return diffuse_load.load_diffusers_model(UNet2DConditionModel, self.folder, "unet", dtype)
+            def prepare(model):  # layerwise casting set up on the meta model: weights arrive in fp8/bf16
+                apply_layerwise_casting(model, name, plan, self.dtype)
+
+            return diffuse_load.load_diffusers_model(UNet2DConditionModel, self.folder, "unet",
+                                                     load_dtype(plan, self.dtype), prepare)
         if name == "vae":
             from diffusers import AutoencoderKL
 
-            return diffuse_load.load_diffusers_model(AutoencoderKL, self.folder, "vae", dtype)
+            return diffuse_load.load_diffusers_model(AutoencoderKL, self.folder, "vae", self.dtype)
         if name == "safety_checker" and self.safety_checker and self._has_checker:
             from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
 
@@ -231,7 +237,9 @@ class Diffuser:
             yield
         finally:
             setattr(pipe, name, None)
-            gc.collect()
+            from fmkit.tasks.diffuse_load import release_memory
+
+            release_memory()
 
     def _scheduler(self, pipe, name: str):
         """The profile's or the option's scheduler, built from the pipeline's own config."""
@@ -273,7 +281,7 @@ class Diffuser:
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
         log.info("out of memory with %s; retrying with %s", failed.describe(), lower.describe())
-        self.plan = lower
+        self.plan = lower = lower.for_device(self.device)
         try:
             images = self._render(params, lower, on_step)
         except (torch.OutOfMemoryError, RuntimeError) as e:

@@ -1,0 +1,340 @@
+"""fmkit diffuse on the tiny Stable Diffusion pipeline: PNG + metadata, seeds, every memory saver
+on CPU, the profile -> strategy mapping, OOM retry, the safety checker, and every bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SMALL = ["--height", "32", "--width", "32", "--steps", "2"]
+
+
+@pytest.fixture
+def draw(cli, tiny_sd, tmp_path, monkeypatch):
+    """Run `fmkit diffuse` on the tiny pipeline in an empty working directory."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+    def run(*args, input=None):
+        return cli(["diffuse", *args, "--model", tiny_sd, *SMALL], input=input)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_sd_checker(models_dir) -> Path:
+    from tiny_sd import build_sd
+
+    return build_sd(models_dir / "tiny-sd-checker", safety_checker=True)
+
+
+def pixels(path) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.convert("RGB").tobytes()
+
+
+def max_diff(a: Path, b: Path) -> int:
+    return max(abs(x - y) for x, y in zip(pixels(a), pixels(b)))
+
+
+def pngs(folder: Path) -> list[str]:
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def test_png_carries_its_parameters_and_json_has_the_contract_keys(draw):
+    r = draw("a red cat", "--seed", "5", "-n", "blurry", "-g", "7.5", "-o", "cat.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    assert {"prompt", "path", "seed", "model", "params", "seconds", "peak_memory_mb", "strategy"} <= set(row)
+    assert row["path"] == "cat.png" and row["seed"] == 5 and row["peak_memory_mb"] > 0
+    assert row["params"]["steps"] == 2 and row["params"]["guidance"] == 7.5
+    from PIL import Image
+
+    from fmkit import __version__
+
+    with Image.open("cat.png") as im:
+        assert im.size == (32, 32)
+        text = im.text
+    assert text["prompt"] == "a red cat" and text["negative_prompt"] == "blurry"
+    assert text["seed"] == "5" and text["steps"] == "2" and text["guidance"] == "7.5"
+    assert text["scheduler"] == "DDIMScheduler" and text["fmkit_version"] == __version__
+    assert text["model"] == row["model"]
+    assert json.loads(text["fmkit"])["height"] == 32
+
+
+def test_default_names_come_from_prompt_and_seed_and_never_clobber(draw):
+    assert draw("A red cat!", "--seed", "7").exit_code == 0
+    r = draw("A red cat!", "--seed", "7")
+    assert r.exit_code == 0
+    assert pngs(".") == ["a-red-cat-7-2.png", "a-red-cat-7.png"]
+    assert "a-red-cat-7-2.png" in r.stdout
+
+
+def test_same_seed_same_image_other_seed_other_image(draw):
+    for name, seed in (("a.png", "11"), ("b.png", "11"), ("c.png", "12")):
+        assert draw("a dog on the mat", "--seed", seed, "-o", name).exit_code == 0
+    assert pixels("a.png") == pixels("b.png")
+    assert pixels("a.png") != pixels("c.png")
+
+
+def test_num_images_get_consecutive_seeds_and_numbered_names(draw):
+    r = draw("a cat", "--seed", "3", "--num-images", "2", "-o", "cat.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["path"], x["seed"]) for x in rows] == [("cat.png", 3), ("cat-2.png", 4)]
+    assert draw("a cat", "--seed", "4", "-o", "single.png").exit_code == 0
+    assert max_diff("cat-2.png", "single.png") <= 2  # image 2 is reproducible from its own seed
+
+
+def test_prompts_from_stdin(draw):
+    r = draw("-", "--seed", "1", "--json", input="a cat\n\na dog\n")
+    assert r.exit_code == 0, r.stderr
+    assert [json.loads(line)["path"] for line in r.stdout.splitlines()] == ["a-cat-1.png", "a-dog-1.png"]
+
+
+def test_scheduler_option_is_used_and_recorded(draw):
+    r = draw("a cat", "--seed", "1", "--scheduler", "euler", "-o", "e.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["params"]["scheduler"] == "EulerDiscreteScheduler"
+    from PIL import Image
+
+    with Image.open("e.png") as im:
+        assert im.text["scheduler"] == "EulerDiscreteScheduler"
+
+
+def test_real_subprocess_keeps_stdout_pure_json_and_stderr_quiet(fmkit_proc, tiny_sd, tmp_path):
+    r = fmkit_proc(["diffuse", "a cat", "--model", tiny_sd, *SMALL, "--seed", "2", "--json", "--quiet"])
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert (tmp_path / "cwd" / row["path"]).is_file()
+    assert r.stderr.strip() == ""  # no "Loading pipeline components", no warnings
+
+
+# --- memory savers ------------------------------------------------------------------------------
+
+SAVERS = {
+    "one_at_a_time": (["diffuse.one_at_a_time=true"], "one-at-a-time", 2),
+    "attention_slicing_auto": (['diffuse.attention_slicing="auto"'], "attention-slicing-auto", 2),
+    "attention_slicing_max": (['diffuse.attention_slicing="max"'], "attention-slicing-max", 2),
+    "vae_slicing": (["diffuse.vae_slicing=true"], "vae-slicing", 0),
+    "vae_tiling_16": (["diffuse.vae_tiling=true", "diffuse.vae_tile_size=16"], "vae-tiling-16", 255),
+    "bfloat16": (['diffuse.storage_dtype="bfloat16"'], "layerwise-bfloat16", 255),
+    "float8": (['diffuse.storage_dtype="float8_e4m3fn"', "diffuse.one_at_a_time=true"],
+               "one-at-a-time+layerwise-float8_e4m3fn", 255),
+}
+
+
+@pytest.mark.parametrize("name", list(SAVERS))
+def test_each_memory_saver_runs_on_cpu(draw, name):
+    """Each saver renders, shows up in the strategy, and (where exact) leaves the image alone."""
+    sets, strategy, tolerance = SAVERS[name]
+    assert draw("a cat", "--seed", "9", "-o", "plain.png", "--profile", "gpu", "--set", 'runtime.dtype="float32"',
+                "--set", "diffuse.vae_slicing=false", "--set", "diffuse.vae_tiling=false").exit_code == 0
+    args = ["a cat", "--seed", "9", "-o", "saver.png", "--json", "--profile", "gpu", "--set", 'runtime.dtype="float32"',
+            "--set", "diffuse.vae_slicing=false", "--set", "diffuse.vae_tiling=false"]
+    for s in sets:
+        args += ["--set", s]
+    r = draw(*args)
+    assert r.exit_code == 0, r.stderr
+    assert strategy in json.loads(r.stdout)["strategy"]
+    assert max_diff("plain.png", "saver.png") <= tolerance
+
+
+def test_savers_that_need_cuda_are_skipped_with_a_debug_note(draw, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="fmkit.diffuse")
+    r = draw("a cat", "--seed", "1", "--json", "--profile", "gpu", "--set", 'diffuse.offload="sequential"',
+             "--set", "diffuse.compile=true")
+    assert r.exit_code == 0, r.stderr
+    assert "offload" not in json.loads(r.stdout)["strategy"] and "compile" not in json.loads(r.stdout)["strategy"]
+    notes = " ".join(rec.getMessage() for rec in caplog.records)
+    assert "sequential offload skipped: offload needs a CUDA device" in notes and "compile skipped" in notes
+
+
+def test_profiles_map_to_strategies():
+    from fmkit.profiles import load_settings
+    from fmkit.tasks.diffuse_memory import MemoryPlan
+
+    laptop = MemoryPlan.from_settings(load_settings("laptop", env={}).diffuse)
+    gpu = MemoryPlan.from_settings(load_settings("gpu", env={}).diffuse)
+    assert laptop.describe() == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
+    assert gpu.describe() == "vae-slicing+vae-tiling"
+    assert MemoryPlan().describe() == "none"
+
+
+def test_mapping_makes_the_diffusers_calls(tiny_sd):
+    """apply_to_pipeline really switches diffusers' own savers on, on the tiny pipeline."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from diffusers.models.attention_processor import SlicedAttnProcessor
+
+    from fmkit.tasks.diffuse_memory import MemoryPlan, apply_to_pipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_sd)
+    plan = MemoryPlan(storage_dtype="bfloat16", attention_slicing="max", vae_slicing=True, vae_tiling=True,
+                      vae_tile_size=16)
+    applied = apply_to_pipeline(pipe, plan, "cpu", torch.float32)
+    assert applied == ["layerwise-bfloat16", "attention-slicing-max", "vae-slicing", "vae-tiling-16"]
+    assert pipe.vae.use_slicing and pipe.vae.use_tiling and pipe.vae.tile_latent_min_size == 8
+    assert all(isinstance(p, SlicedAttnProcessor) for p in pipe.unet.attn_processors.values())
+    assert pipe.unet.dtype == torch.float32  # compute dtype, as diffusers reports it under layerwise casting
+    assert pipe.unet.conv_in.weight.dtype == torch.bfloat16  # storage
+    assert pipe.unet.conv_norm_out.weight.dtype == torch.float32  # norms skipped by layerwise casting
+
+
+def test_lower_strategy_ladder_ends():
+    from fmkit.tasks.diffuse_memory import MemoryPlan
+
+    seen, plan = [], MemoryPlan(compile=True)
+    while plan is not None:
+        seen.append(plan.describe())
+        plan = plan.lower("cuda")
+    assert seen == ["compile", "attention-slicing-auto+vae-slicing+vae-tiling",
+                    "attention-slicing-auto+vae-slicing+vae-tiling+model-offload",
+                    "attention-slicing-auto+vae-slicing+vae-tiling+sequential-offload",
+                    "attention-slicing-max+vae-slicing+vae-tiling+sequential-offload"]
+    assert MemoryPlan().lower("cpu").lower("cpu").describe() == \
+        "one-at-a-time+layerwise-bfloat16+attention-slicing-auto+vae-slicing+vae-tiling"
+
+
+def _fail_unet(monkeypatch, error, times=1):
+    """Make the UNet raise `error` on its first `times` calls (an injected OOM or Ctrl-C)."""
+    from diffusers import UNet2DConditionModel
+
+    real, calls = UNet2DConditionModel.forward, {"n": 0}
+
+    def forward(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise error
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(UNet2DConditionModel, "forward", forward)
+    return calls
+
+
+def test_out_of_memory_retries_once_with_the_next_lower_strategy(draw, monkeypatch):
+    import torch
+
+    _fail_unet(monkeypatch, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    r = draw("a cat", "--seed", "1", "--json", "--profile", "gpu", "--set", 'runtime.dtype="float32"')
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["fallback_from"] == "vae-slicing+vae-tiling"
+    assert row["strategy"] == "attention-slicing-auto+vae-slicing+vae-tiling"
+    assert "out of memory with strategy vae-slicing+vae-tiling; retried once with" in r.stderr
+    assert Path(row["path"]).is_file()
+
+
+def test_out_of_memory_twice_is_a_one_line_runtime_error(draw, monkeypatch):
+    import torch
+
+    _fail_unet(monkeypatch, torch.OutOfMemoryError("out of memory"), times=2)
+    r = draw("a cat", "--seed", "1", "-o", "x.png")
+    assert r.exit_code == 1
+    assert "out of memory again after retrying" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert pngs(".") == []
+
+
+# --- safety checker -----------------------------------------------------------------------------
+
+
+def test_flagged_image_is_reported_not_saved_black(cli, tiny_sd_checker, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli(["diffuse", "a cat", "--model", tiny_sd_checker, *SMALL, "--seed", "1", "--json",
+             "--set", "diffuse.safety_checker=true"])
+    assert r.exit_code == 1
+    assert "safety checker flagged" in r.stderr
+    assert json.loads(r.stdout)["nsfw"] is True and json.loads(r.stdout)["path"] is None
+    assert not list(tmp_path.glob("*.png"))
+    r = cli(["diffuse", "a cat", "--model", tiny_sd_checker, *SMALL, "--seed", "1", "--json",
+             "--set", "diffuse.safety_checker=false"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["nsfw"] is False
+
+
+def test_safety_checker_wanted_but_not_shipped_is_said(draw):
+    r = draw("a cat", "--seed", "1", "--set", "diffuse.safety_checker=true")
+    assert r.exit_code == 0
+    assert "ships no safety checker" in r.stderr
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+BAD = {
+    "empty prompt": (["  "], "prompt is empty"),
+    "height not multiple of 8": (["x", "--height", "30"], "--height 30 is not a positive multiple of 8"),
+    "width not multiple of 8": (["x", "--width", "33"], "--width 33 is not a positive multiple of 8"),
+    "over profile limit": (["x", "--height", "1024", "--width", "1024"], "over this profile's limit of 262144"),
+    "steps < 1": (["x", "--steps", "0"], "need at least 1 denoising step"),
+    "guidance < 0": (["x", "--guidance", "-1"], "--guidance -1.0 is negative"),
+    "num-images < 1": (["x", "--num-images", "0"], "--num-images 0: need at least 1"),
+    "unwritable folder": (["x", "-o", "no/such/dir/x.png"], "does not exist"),
+    "not a png": (["x", "-o", "x.jpg"], "must end in .png"),
+    "unknown scheduler": (["x", "--scheduler", "eular"], "unknown scheduler 'eular'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tiny_sd, tmp_path, monkeypatch, case):
+    monkeypatch.chdir(tmp_path)
+    args, message = BAD[case]
+    r = cli(["diffuse", *args, "--model", tiny_sd, "--profile", "laptop"])
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    assert message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert r.stdout == ""
+    assert not list(tmp_path.rglob("*.png"))
+
+
+def test_existing_output_is_kept_unless_force(draw):
+    Path("keep.png").write_bytes(b"precious")
+    r = draw("a cat", "-o", "keep.png")
+    assert r.exit_code == 2 and "already exists" in r.stderr and "--force" in r.stderr
+    assert Path("keep.png").read_bytes() == b"precious"
+    r = draw("a cat", "-o", "keep.png", "--force")
+    assert r.exit_code == 0 and Path("keep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_read_only_folder_is_refused_before_rendering(draw, tmp_path):
+    import os
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        r = draw("a cat", "-o", ro / "x.png")
+        assert r.exit_code == 2 and "permission denied" in r.stderr
+    finally:
+        ro.chmod(0o700)
+
+
+def test_ctrl_c_mid_denoising_exits_130_and_leaves_no_file(draw, monkeypatch):
+    calls = _fail_unet(monkeypatch, KeyboardInterrupt(), times=1)
+    r = draw("a cat", "--seed", "1", "-o", "x.png")
+    assert calls["n"] == 1
+    assert r.exit_code == 130
+    assert "interrupted while rendering; no image was written" in r.stderr
+    assert pngs(".") == []  # neither x.png nor a temporary file
+
+
+def test_help_does_not_import_torch(fmkit_proc):
+    r = fmkit_proc(["diffuse", "--help"])
+    assert r.returncode == 0 and "--negative-prompt" in r.stdout
+    import subprocess
+    import sys
+
+    code = "import sys, fmkit.cli, fmkit.commands.diffuse; assert 'torch' not in sys.modules, 'torch imported'"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
