@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated, Optional
 
 import typer
@@ -19,7 +20,7 @@ def generate(
     prompts: Annotated[list[str], typer.Argument(metavar="PROMPT...",
                                                  help="Text to continue; '-' reads one prompt per line from stdin.")],
     max_new_tokens: Annotated[Optional[int], typer.Option(
-        "--max-new-tokens", "-n", help="Tokens to generate per prompt [default: the profile's].",
+        "--max-new-tokens", "-n", help="Tokens to generate per prompt \\[default: the profile's].",
         rich_help_panel=DECODING)] = None,
     temperature: Annotated[Optional[float], typer.Option(
         help="Sampling temperature, > 0; lower is more conservative.", rich_help_panel=DECODING)] = None,
@@ -61,9 +62,9 @@ def generate(
     if first is None:
         return
     generator = TextGenerator(settings)
+    started = time.perf_counter()
     live = stream and not json_
     count = tokens = 0
-    seconds = 0.0
     showing = None  # (index, sequence) of the text on screen
     for event in generator.run(_chain(first, texts), params, truncate=truncate, stream=live):
         if isinstance(event, Notice):
@@ -74,7 +75,7 @@ def generate(
                 showing = (event.index, event.sequence)
             _write(event.text)
         elif isinstance(event, Generation):
-            count, tokens, seconds = count + 1, tokens + event.new_tokens, max(seconds, event.seconds)
+            count, tokens = count + 1, tokens + event.new_tokens
             if json_:
                 output.emit_json(event.to_dict())
             elif showing == (event.index, event.sequence):
@@ -83,8 +84,9 @@ def generate(
                 _write(("\n" if count > 1 else "") + _heading(event.index, event.sequence, params)
                        + event.prompt + event.text + "\n")
     if count:
-        output.notice(f"{count} text{'s' if count > 1 else ''}, {tokens} new tokens, {generator.model_name} "
-                      f"({generator.weights}), seed {params.seed}", quiet)
+        rate = tokens / (time.perf_counter() - started)
+        output.notice(f"{count} text{'s' if count > 1 else ''}, {tokens} new tokens, {rate:.1f} tokens/s, "
+                      f"{generator.model_name} ({generator.weights}), seed {params.seed}", quiet)
 
 
 def _chain(first: str, rest):

@@ -230,7 +230,7 @@ class TextGenerator:
         for index, prompt in batch:
             if not prompt.strip():
                 raise BadInput(f"prompt {index + 1} is empty", "give some text to continue")
-            ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            ids = self.tokenizer(prompt)["input_ids"]  # special tokens as the pipeline adds them (GPT-2: none)
             ids, budget, notes = self._fit(list(ids), params.max_new_tokens, truncate, index + 1)
             for note in notes:
                 yield Notice(note)
