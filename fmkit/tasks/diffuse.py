@@ -147,6 +147,8 @@ class Diffuser:
         self.dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
         hardware.apply_threads(settings.runtime.threads)
         self.plan = MemoryPlan.from_settings(d).for_device(self.device)
+        self.scheduler_config = json.loads((self.folder / "scheduler" / "scheduler_config.json").read_text())
+        self.scheduler_cls = self._scheduler_class(d.scheduler)
         if self.plan.one_at_a_time:
             return_freed_memory_to_os()
         self.safety_checker = d.safety_checker
@@ -241,25 +243,25 @@ class Diffuser:
 
             release_memory()
 
-    def _scheduler(self, pipe, name: str):
-        """The profile's or the option's scheduler, built from the pipeline's own config."""
-        if name in ("", "default"):
-            return pipe.scheduler
+    def _scheduler_class(self, name: str):
+        """The scheduler class for `name` (default, an alias, or a class name compatible with the
+        pipeline's own scheduler); checked when the Diffuser is made, before any weights load."""
         import diffusers
 
-        cls_name = SCHEDULER_ALIASES.get(name.lower(), name)
-        compatible = {c.__name__: c for c in pipe.scheduler.compatibles} | {type(pipe.scheduler).__name__: type(pipe.scheduler)}
-        cls = compatible.get(cls_name)
+        own = getattr(diffusers, self.scheduler_config.get("_class_name", ""), None)
+        if own is None:
+            raise ModelUnavailable(f"{self.model}: unknown scheduler class {self.scheduler_config.get('_class_name')}")
+        if name in ("", "default"):
+            return own
+        compatible = {n: getattr(diffusers, n) for n in [own.__name__, *own._compatibles] if hasattr(diffusers, n)}
+        cls = compatible.get(SCHEDULER_ALIASES.get(name.lower(), name))
         if cls is None:
             import difflib
 
-            known = sorted(SCHEDULER_ALIASES) + sorted(compatible)
-            close = difflib.get_close_matches(name, known, n=1)
+            close = difflib.get_close_matches(name, [*SCHEDULER_ALIASES, *compatible], n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            raise BadInput(f"unknown scheduler '{name}'", hint + "choose: default, " + ", ".join(sorted(SCHEDULER_ALIASES)))
-        if not hasattr(diffusers, cls_name):
-            raise BadInput(f"scheduler '{name}' is not in this diffusers version")
-        return cls.from_config(pipe.scheduler.config)
+            raise BadInput(f"unknown scheduler '{name}'", hint + "choose: default, " + ", ".join(SCHEDULER_ALIASES))
+        return cls
 
     # --- rendering -------------------------------------------------------------------------
 
@@ -300,8 +302,8 @@ class Diffuser:
             torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
         pipe = self._pipeline(plan)
-        scheduler = self._scheduler(pipe, p.scheduler)
-        pipe.scheduler = scheduler
+        # A fresh scheduler from the folder's config each time: no state or choice carries over.
+        pipe.scheduler = scheduler = self.scheduler_cls.from_config(self.scheduler_config)
         # Generators on the CPU: the same seed gives the same noise on every device.
         generators = [torch.Generator("cpu").manual_seed(p.seed + i) for i in range(p.num_images)]
         cfg = p.guidance > 1.0

@@ -110,7 +110,9 @@ def load_diffusers_model(cls, folder: Path, subfolder: str, dtype, prepare=None)
 def load_text_encoder(folder: Path, dtype, prepare=None):
     """The CLIP text encoder (transformers) in `dtype`, eval mode; `prepare(model)` after loading."""
     from transformers import CLIPTextModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar ignores HF_HUB_DISABLE_PROGRESS_BARS
     _, variant = weight_files(folder / "text_encoder")
     model = CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, variant=variant).eval()
     if prepare:
