@@ -14,7 +14,7 @@ from fmkit.profiles import Settings, load_settings
 
 # --- options every model command takes (CLI contract, DESIGN.md section 2) ---
 ProfileOpt = Annotated[Optional[str], typer.Option(
-    "--profile", "-p", metavar="NAME|PATH", help="Profile name or .toml file [default: $FMKIT_PROFILE, else auto].",
+    "--profile", "-p", metavar="NAME|PATH", help="Profile name or .toml file (default: $FMKIT_PROFILE, else picked from the hardware).",
     rich_help_panel="Profile")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", "-s", metavar="KEY=VALUE", help="Override a profile key, e.g. generate.top_k=40 (repeatable).",
@@ -23,7 +23,7 @@ ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", metavar="ALIAS|HUB_ID|PATH", help="Model to use instead of the profile's (see `fmkit models`).",
     rich_help_panel="Profile")]
 DeviceOpt = Annotated[Optional[str], typer.Option(
-    "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps [default: the profile's].",
+    "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the profile's).",
     rich_help_panel="Profile")]
 OfflineOpt = Annotated[bool, typer.Option(
     "--offline", help="Never touch the network (same as FMKIT_OFFLINE=1).", rich_help_panel="Profile")]

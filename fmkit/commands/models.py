@@ -47,7 +47,7 @@ def models(profile: ProfileOpt = None, sets: SetOpt = None, json_: JsonOpt = Fal
 @fmkit_command
 def pull(
     names: Annotated[Optional[list[str]], typer.Argument(metavar="[ALIAS|HUB_ID]...",
-                                                         help="Models to fetch [default: the active profile's].")] = None,
+                                                         help="Models to fetch (default: the active profile's).")] = None,
     profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
     json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
