@@ -52,14 +52,14 @@ def notice(message: str, quiet: bool = False) -> None:
     if not quiet:
         from rich.markup import escape
 
-        stderr_console().print(f"[dim]{escape(message)}[/dim]")
+        stderr_console().print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
 
 
 def warn(message: str) -> None:
     """A warning on stderr; shown even with --quiet."""
     from rich.markup import escape
 
-    stderr_console().print(f"[yellow]warning:[/yellow] {escape(message)}")
+    stderr_console().print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 def print_error(error: FmkitError) -> None:
