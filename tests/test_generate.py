@@ -245,3 +245,24 @@ def test_ctrl_c_mid_stream_exits_130_without_traceback(tmp_path, tiny_gpt2):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert out.endswith("\n")  # the terminal is left on a clean line
+
+
+def test_int8_text_repeats_for_the_same_seed_and_batch(tiny_gpt2):
+    prompts = ["Star Trek", "Space"]
+    first = [g.text for g in _generations(_run(tiny_gpt2, prompts, seed=5, max_new_tokens=15))]
+    again = [g.text for g in _generations(_run(tiny_gpt2, prompts, seed=5, max_new_tokens=15))]
+    assert first == again
+
+
+def test_thread_setting_applies_only_while_generating(tiny_gpt2):
+    import torch
+
+    from fmkit.tasks.generate import GenerationParams, TextGenerator
+
+    before = torch.get_num_threads()
+    settings = _settings(tiny_gpt2, threads=1, max_new_tokens=3)
+    seen = []
+    for _ in TextGenerator(settings).run(["Star Trek"], GenerationParams.from_settings(settings, 1)):
+        seen.append(torch.get_num_threads())
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
