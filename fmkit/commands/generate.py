@@ -20,7 +20,7 @@ def generate(
     prompts: Annotated[list[str], typer.Argument(metavar="PROMPT...",
                                                  help="Text to continue; '-' reads one prompt per line from stdin.")],
     max_new_tokens: Annotated[Optional[int], typer.Option(
-        "--max-new-tokens", "-n", help="Tokens to generate per prompt \\[default: the profile's].",
+        "--max-new-tokens", "-n", help="Tokens to generate per prompt (default: the profile's).",
         rich_help_panel=DECODING)] = None,
     temperature: Annotated[Optional[float], typer.Option(
         help="Sampling temperature, > 0; lower is more conservative.", rich_help_panel=DECODING)] = None,
