@@ -25,11 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-# benchmarks/ holds tokenize.py, which would shadow the standard library's tokenize module.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-
 PROMPT = "Star Trek"
 NEW_TOKENS = 128
 REPO = Path(__file__).resolve().parent.parent

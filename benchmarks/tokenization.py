@@ -9,7 +9,7 @@ fmkit is timed end to end: process start, stdin, tokenization, JSON lines on std
 Runs are interleaved (A B C, A B C, ...) because the machine is shared; medians are reported.
 Target: fmkit >= 0.8x the raw library's tokens/s.
 
-    .venv/bin/python benchmarks/tokenize.py [--mb 10] [--repeats 3]
+    .venv/bin/python benchmarks/tokenization.py [--mb 10] [--repeats 3]
 """
 
 from __future__ import annotations
