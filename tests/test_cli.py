@@ -137,3 +137,19 @@ def test_errors_are_one_line_on_stderr_with_nothing_on_stdout(fmkit_proc):
     r = fmkit_proc(["profiles", "laptop", "--set", "generate.top_p=7"])
     assert r.returncode == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "generate.top_p" in r.stderr
+
+
+def test_uncached_model_offline_fails_in_seconds_in_a_real_process(fmkit_proc):
+    start = time.perf_counter()
+    r = fmkit_proc(["generate", "x", "--offline"])
+    elapsed = time.perf_counter() - start
+    assert r.returncode == 1 and r.stdout == ""
+    assert "fmkit pull gpt2" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert elapsed < 10  # ~2 s idle; the target is 5 s, tests share 2 cores
+
+
+def test_model_commands_refuse_unknown_profiles_with_exit_2(fmkit_proc):
+    for args in (["detect", "x.jpg"], ["generate", "x"], ["tokenize", "x"], ["diffuse", "x"]):
+        r = fmkit_proc([*args, "--profile", "nosuch"])
+        assert r.returncode == 2, (args, r.stderr)
+        assert "available: gpu, laptop" in r.stderr
