@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Python puts this script's folder first on sys.path, where benchmarks/tokenize.py would shadow
-# the standard library's tokenize (used by linecache, inspect, torch): drop it.
+# Python puts this script's folder first on sys.path, where a sibling named like a stdlib module (there was a
+# benchmarks/tokenize.py) shadows the standard library for torch and everything else: drop it.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse  # noqa: E402
