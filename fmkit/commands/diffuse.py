@@ -22,14 +22,14 @@ def diffuse(
     negative_prompt: Annotated[Optional[str], typer.Option("--negative-prompt", "-n", metavar="TEXT",
                                                            help="What to steer away from (needs --guidance > 1).",
                                                            rich_help_panel=IMAGE)] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Denoising steps [default: the profile's].",
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Denoising steps (default: the profile's).",
                                                  rich_help_panel=IMAGE)] = None,
     guidance: Annotated[Optional[float], typer.Option("--guidance", "-g", help="Classifier-free guidance scale; "
-                                                      "0 or 1 = off [default: the profile's].",
+                                                      "0 or 1 = off (default: the profile's).",
                                                       rich_help_panel=IMAGE)] = None,
-    height: Annotated[Optional[int], typer.Option("--height", help="Pixels, a multiple of 8 [default: the profile's].",
+    height: Annotated[Optional[int], typer.Option("--height", help="Pixels, a multiple of 8 (default: the profile's).",
                                                   rich_help_panel=IMAGE)] = None,
-    width: Annotated[Optional[int], typer.Option("--width", help="Pixels, a multiple of 8 [default: the profile's].",
+    width: Annotated[Optional[int], typer.Option("--width", help="Pixels, a multiple of 8 (default: the profile's).",
                                                  rich_help_panel=IMAGE)] = None,
     seed: SeedOpt = None,
     num_images: Annotated[int, typer.Option("--num-images", help="Images per prompt (seeds SEED, SEED+1, ...).",
@@ -38,8 +38,8 @@ def diffuse(
         "--scheduler", help="default, ddim, pndm, euler, euler-a, dpm++, lms, heun, unipc, or a diffusers class name.",
         rich_help_panel=IMAGE)] = None,
     output_path: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", metavar="PATH.png", help="Where to write the PNG [default: PROMPT-SEED.png here, never "
-        "overwriting]; more images get PATH-2.png, PATH-3.png ...", rich_help_panel="Output")] = None,
+        "--output", "-o", metavar="PATH.png", help="Where to write the PNG (default: PROMPT-SEED.png here, never "
+        "overwriting); more images get PATH-2.png, PATH-3.png ...", rich_help_panel="Output")] = None,
     force: ForceOpt = False,
     profile: ProfileOpt = None, sets: SetOpt = None, model: ModelOpt = None, device: DeviceOpt = None,
     offline: OfflineOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False,
