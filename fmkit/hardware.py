@@ -71,6 +71,24 @@ def auto_profile() -> tuple[str, str]:
     return "laptop", "auto: no CUDA GPU"
 
 
+@lru_cache(maxsize=None)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX: bfloat16 matmuls and convolutions run in hardware, not emulated."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
 def resolve_device(setting: str) -> str:
     """'auto' -> cuda, mps or cpu; anything else is checked against what torch can use."""
     import torch

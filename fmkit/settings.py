@@ -64,6 +64,9 @@ class Diffuse:
     scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
     safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
     # Memory savers: each maps onto one diffusers call in fmkit/tasks/diffuse_memory.py.
+    compute_dtype: str = key("auto", "dtype the pipeline computes in: auto | float32 | bfloat16 | float16; auto = "
+                             "bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), else runtime.dtype",
+                             choices=("auto", "float32", "bfloat16", "float16"))
     one_at_a_time: bool = key(False, "keep only the component in use in memory: text encoder, then UNet, then VAE, "
                                      "each loaded when needed and freed after")
     storage_dtype: str = key("none", "store weights in this dtype and upcast each layer to runtime.dtype when it runs "

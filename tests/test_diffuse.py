@@ -343,3 +343,18 @@ def test_help_does_not_import_torch(fmkit_proc):
 
     code = "import sys, fmkit.cli, fmkit.commands.diffuse; assert 'torch' not in sys.modules, 'torch imported'"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_compute_dtype_auto_uses_bf16_only_on_cpus_that_run_it_natively(monkeypatch):
+    import torch
+
+    from fmkit import hardware
+    from fmkit.tasks.diffuse_memory import compute_dtype
+
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
+    assert compute_dtype("auto", "auto", "cpu") == torch.bfloat16
+    assert compute_dtype("auto", "float32", "cpu") == torch.float32  # an explicit runtime.dtype wins
+    assert compute_dtype("float32", "auto", "cpu") == torch.float32
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    assert compute_dtype("auto", "auto", "cpu") == torch.float32  # emulated bf16 would be slower
+    assert compute_dtype("auto", "auto", "cuda") == torch.float16

@@ -36,19 +36,8 @@ def _torch_facts() -> dict:
             facts["cuda_devices"].append({"name": p.name, "memory_mb": p.total_memory // 2**20})
         facts["bf16"] = torch.cuda.is_bf16_supported()
     else:
-        facts["cpu_bf16"] = "avx512_bf16" in _cpu_flags() or "amx_bf16" in _cpu_flags()
+        facts["cpu_bf16"] = hardware.cpu_has_native_bf16()
     return facts
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 @fmkit_command

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 from fmkit import __version__, catalog, hardware, output
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
 from fmkit.tasks.diffuse_memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
-                                        load_dtype, return_freed_memory_to_os)
+                                        compute_dtype, load_dtype, return_freed_memory_to_os)
 
 log = logging.getLogger("fmkit.diffuse")
 
@@ -144,7 +144,7 @@ class Diffuser:
                                    "not a StableDiffusionPipeline", "fmkit diffuse runs SD 1.x/2.x pipelines")
         self.model = self.source.label
         self.device = hardware.resolve_device(settings.runtime.device)
-        self.dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
+        self.dtype = compute_dtype(d.compute_dtype, settings.runtime.dtype, self.device)
         hardware.apply_threads(settings.runtime.threads)
         self.plan = MemoryPlan.from_settings(d).for_device(self.device)
         self.scheduler_config = json.loads((self.folder / "scheduler" / "scheduler_config.json").read_text())

