@@ -69,7 +69,7 @@ def _child(mode: str, folder: str, size: int, steps: int, sets: list[str]) -> No
         diffuser.render(DiffuseParams("a photo of an astronaut riding a horse", steps=steps, guidance=7.5,
                                       height=size, width=size, seed=0),
                         on_step=lambda: marks.append(time.perf_counter()))
-        strategy = diffuser.plan.describe()
+        strategy = f"{diffuser.plan.describe()}, {str(diffuser.dtype).removeprefix('torch.')} compute"
     total = time.perf_counter() - started
     print(json.dumps({"s_per_step": marks[-1] - marks[-2] if len(marks) > 1 else total,
                       "total_s": total, "strategy": strategy}))

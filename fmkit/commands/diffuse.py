@@ -72,8 +72,8 @@ def diffuse(
             diffuser = Diffuser(settings)
             for note in diffuser.notes:
                 output.warn(note)
-            output.notice(f"{diffuser.model} on {diffuser.device}, memory strategy: {diffuser.plan.describe()}",
-                          quiet_notes)
+            output.notice(f"{diffuser.model} on {diffuser.device} in {str(diffuser.dtype).removeprefix('torch.')}, "
+                          f"memory strategy: {diffuser.plan.describe()}", quiet_notes)
         with output.progress_bar(f"denoising '{_short(prompt)}'", total=params.steps, quiet=quiet) as advance:
             results = diffuser.render(params, on_step=advance)
         if results and results[0].fallback_from:

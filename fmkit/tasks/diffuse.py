@@ -342,7 +342,9 @@ class Diffuser:
             raise Interrupted("interrupted while rendering; no image was written") from None
         seconds = time.perf_counter() - started
         peak = peak_memory_mb(self.device)
-        params = {**p.to_dict(), "scheduler": type(scheduler).__name__}
+        # seeds reproduce an image on the same device and dtype, so both travel with it
+        params = {**p.to_dict(), "scheduler": type(scheduler).__name__, "device": self.device,
+                  "dtype": str(self.dtype).removeprefix("torch.")}
         return [DiffuseImage(prompt=p.prompt, seed=p.seed + i, model=self.model,
                              params={**params, "seed": p.seed + i, "num_images": p.num_images},
                              seconds=seconds, peak_memory_mb=peak, strategy=plan.describe(), nsfw=flagged[i],
@@ -359,7 +361,7 @@ def png_text(result: DiffuseImage) -> dict[str, str]:
     return {"prompt": result.prompt, "negative_prompt": p["negative_prompt"], "seed": str(result.seed),
             "steps": str(p["steps"]), "guidance": str(p["guidance"]), "scheduler": p["scheduler"],
             "height": str(p["height"]), "width": str(p["width"]), "model": result.model,
-            "strategy": result.strategy, "fmkit_version": __version__,
+            "device": p["device"], "dtype": p["dtype"], "strategy": result.strategy, "fmkit_version": __version__,
             "fmkit": json.dumps({**p, "model": result.model, "fmkit_version": __version__})}
 
 
