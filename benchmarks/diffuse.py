@@ -34,11 +34,12 @@ import time  # noqa: E402
 
 # name -> --set overrides on top of the laptop profile
 ABLATIONS = {
-    "one-at-a-time only, float32": ["diffuse.storage_dtype=\"none\"", "diffuse.vae_tiling=false"],
+    "one-at-a-time only, no storage cast": ["diffuse.storage_dtype=\"none\"", "diffuse.vae_tiling=false"],
     "  + float8 UNet storage": ["diffuse.vae_tiling=false"],
     "laptop with bfloat16 storage": ["diffuse.storage_dtype=\"bfloat16\""],
     "laptop + attention slicing auto": ["diffuse.attention_slicing=\"auto\""],
     "laptop, all resident": ["diffuse.one_at_a_time=false"],
+    "laptop, float32 compute": ["diffuse.compute_dtype=\"float32\""],
 }
 
 
