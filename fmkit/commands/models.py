@@ -18,9 +18,10 @@ def _profile_models(profile: str | None, sets: list[str] | None) -> dict[str, st
 
 
 @fmkit_command
-def models(profile: ProfileOpt = None, sets: SetOpt = None, json_: JsonOpt = False) -> None:
-    """The model catalog: alias, family, source, size, and whether it is on this machine."""
-    environment.prepare()
+def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
+           json_: JsonOpt = False) -> None:
+    """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network)."""
+    environment.prepare(offline=offline)
     used = {m: section for section, m in _profile_models(profile, sets).items()}
     rows = []
     for alias, spec in catalog.CATALOG.items():
