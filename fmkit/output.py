@@ -142,6 +142,11 @@ def unique_path(path: Path) -> Path:
     return candidate
 
 
+def preview(text: str, n: int = 30) -> str:
+    """A long input shortened for a one-line message: 'A very long prom...'."""
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def slug(text: str, max_len: int = 40) -> str:
     """A file-name-safe piece of text: 'A cat, in space!' -> 'a-cat-in-space'."""
     s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

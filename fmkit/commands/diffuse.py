@@ -74,7 +74,7 @@ def diffuse(
                 output.warn(note)
             output.notice(f"{diffuser.model} on {diffuser.device} in {str(diffuser.dtype).removeprefix('torch.')}, "
                           f"memory strategy: {diffuser.plan.describe()}", quiet_notes)
-        with output.progress_bar(f"denoising '{_short(prompt)}'", total=params.steps, quiet=quiet) as advance:
+        with output.progress_bar(f"denoising '{output.preview(prompt)}'", total=params.steps, quiet=quiet) as advance:
             results = diffuser.render(params, on_step=advance)
         if results and results[0].fallback_from:
             output.warn(f"out of memory with strategy {results[0].fallback_from}; "
@@ -131,7 +131,3 @@ def _random_seed() -> int:
     import secrets
 
     return secrets.randbelow(2**31)
-
-
-def _short(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"

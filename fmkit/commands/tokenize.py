@@ -43,7 +43,7 @@ def tokenize(
             for i in batch.truncated:
                 truncated += 1
                 if truncated <= MAX_TRUNCATION_WARNINGS:
-                    output.warn(f"{_preview(batch.texts[i])!r} truncated at {tok.max_length} tokens (model maximum)")
+                    output.warn(f"{output.preview(batch.texts[i])!r} truncated at {tok.max_length} tokens (model maximum)")
             if json_:
                 from fmkit.tasks.tokenize_json import json_lines
 
@@ -56,10 +56,6 @@ def tokenize(
         raise BadInput("stdin is not UTF-8 text", "convert it first, e.g. iconv -t UTF-8") from None
     if truncated > MAX_TRUNCATION_WARNINGS:
         output.warn(f"{truncated} texts in all were truncated at {tok.max_length} tokens")
-
-
-def _preview(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _print_table(item) -> None:
