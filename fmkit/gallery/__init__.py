@@ -1,0 +1,10 @@
+"""`fmkit gallery`: one folder (index.html + manifest.js) that shows what detect found and what
+diffuse painted, with boxes as SVG overlays, label filters, a confidence slider and sorting.
+Works opened from disk and on any static web host; an open page picks up new results.
+
+Light to import: standard library only (no PIL, no torch).
+"""
+
+from fmkit.gallery.writer import GalleryWriter, GallerySummary, build_gallery
+
+__all__ = ["GalleryWriter", "GallerySummary", "build_gallery"]
