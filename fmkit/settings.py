@@ -63,7 +63,7 @@ class Diffuse:
     max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64)
     scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
     safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
-    # Memory savers: each maps onto one diffusers call in fmkit/tasks/diffuse_memory.py.
+    # Memory savers: each maps onto one diffusers call in fmkit/diffuse/memory.py.
     compute_dtype: str = key("auto", "dtype the pipeline computes in: auto | float32 | bfloat16 | float16; auto = "
                              "bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), else runtime.dtype",
                              choices=("auto", "float32", "bfloat16", "float16"))

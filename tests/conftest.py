@@ -102,3 +102,6 @@ def fmkit_proc(tmp_path):
                               capture_output=True, text=True, timeout=timeout, cwd=cwd or workdir)
 
     return run
+
+
+from seaweed import s3_env, s3_server  # noqa: E402,F401  (SeaweedFS S3 server for test_s3_store/test_bucket)

@@ -27,6 +27,7 @@ import pytest
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30
+VOLUME_MAX = 400  # every bucket is a collection with ~4 volumes of its own: room for ~100 test buckets (sparse files, ~70 KB each)
 GRPC_OFFSET = 10000  # every weed server also opens a gRPC port at its port + 10000
 
 ADMIN = ("fmkitadmin", "admin-SECRET-do-not-print-7f3a9c")
@@ -127,7 +128,11 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
     cmd = [weed_binary(), "server", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}",
            f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
            "-s3", f"-s3.port={s3}", f"-s3.config={config}",
-           "-master.volumeSizeLimitMB=64", "-volume.max=8", "-master.telemetry=false"]
+           "-master.volumeSizeLimitMB=64", f"-volume.max={VOLUME_MAX}", "-master.telemetry=false",
+           # Like AWS: a PutObject into a missing bucket fails (weed's default creates the bucket).
+           "-s3.autoCreateBucket=false",
+           # Extra listeners on fixed default ports (8181, 9101) we do not use: off.
+           "-s3.port.iceberg=0", "-s3.port.lance=0"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                             start_new_session=True)
     log.close()
@@ -180,3 +185,45 @@ def s3_server():
     finally:
         stop_server(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def clean_aws_env(monkeypatch, home: Path) -> None:
+    """No AWS setting from the machine reaches a test: HOME is empty, AWS_* are unset, and
+    instance metadata (169.254.169.254) is never asked: traffic goes to 127.0.0.1 only."""
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        monkeypatch.delenv(var, raising=False)
+    home.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch, tmp_path) -> S3Server:
+    """The admin identity in AWS_* variables, pointing at the session's server; nothing else."""
+    clean_aws_env(monkeypatch, tmp_path / "home")
+    for var, value in s3_server.env().items():
+        monkeypatch.setenv(var, value)
+    return s3_server
+
+
+def admin_client(server: S3Server):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
+                        aws_access_key_id=server.admin_key, aws_secret_access_key=server.admin_secret,
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def bucket_name() -> str:
+    """A fresh bucket name, so tests never see each other's keys."""
+    return f"t-{os.getpid()}-{random.randrange(16**8):08x}"
+
+
+def new_bucket(server: S3Server) -> str:
+    """A fresh, created bucket."""
+    name = bucket_name()
+    admin_client(server).create_bucket(Bucket=name)
+    return name

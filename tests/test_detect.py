@@ -150,8 +150,8 @@ def test_recursive_glob_and_stdin(run, tmp_path):
 def test_run_streams_sources_lazily(tiny_yolo):
     """A long source list is pulled a couple of batches ahead of the results, never all at once."""
     from fmkit.commands.common import start
-    from fmkit.tasks import detect
-    from fmkit.tasks.detect_sources import Source
+    from fmkit.detect import detector as detect
+    from fmkit.io.sources import Source
 
     settings = start("detect", None, [f"detect.model=\"{tiny_yolo}\"", "detect.imgsz=160", "detect.batch_size=2"])
     detector = detect.Detector(settings)
@@ -277,7 +277,7 @@ def test_unreadable_file(run, tmp_path):
 
 def test_unreadable_file_message_even_as_root(run, tmp_path, monkeypatch):
     """Root reads chmod-000 files, so the permission error is raised where the file is opened."""
-    from fmkit.tasks import detect_sources
+    from fmkit.io import sources as detect_sources
 
     real_open = detect_sources._pil_open()
 

@@ -168,7 +168,7 @@ def test_savers_that_need_cuda_are_skipped_with_a_debug_note(draw, caplog):
 
 def test_profiles_map_to_strategies():
     from fmkit.profiles import load_settings
-    from fmkit.tasks.diffuse_memory import MemoryPlan
+    from fmkit.diffuse.memory import MemoryPlan
 
     laptop = MemoryPlan.from_settings(load_settings("laptop", env={}).diffuse)
     gpu = MemoryPlan.from_settings(load_settings("gpu", env={}).diffuse)
@@ -183,7 +183,7 @@ def test_mapping_makes_the_diffusers_calls(tiny_sd):
     from diffusers import StableDiffusionPipeline
     from diffusers.models.attention_processor import SlicedAttnProcessor
 
-    from fmkit.tasks.diffuse_memory import MemoryPlan, apply_to_pipeline
+    from fmkit.diffuse.memory import MemoryPlan, apply_to_pipeline
 
     pipe = StableDiffusionPipeline.from_pretrained(tiny_sd)
     plan = MemoryPlan(storage_dtype="bfloat16", attention_slicing="max", vae_slicing=True, vae_tiling=True,
@@ -198,7 +198,7 @@ def test_mapping_makes_the_diffusers_calls(tiny_sd):
 
 
 def test_lower_strategy_ladder_ends():
-    from fmkit.tasks.diffuse_memory import MemoryPlan
+    from fmkit.diffuse.memory import MemoryPlan
 
     seen, plan = [], MemoryPlan(compile=True)
     while plan is not None:
@@ -349,7 +349,7 @@ def test_compute_dtype_auto_uses_bf16_only_on_cpus_that_run_it_natively(monkeypa
     import torch
 
     from fmkit import hardware
-    from fmkit.tasks.diffuse_memory import compute_dtype
+    from fmkit.diffuse.memory import compute_dtype
 
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
     assert compute_dtype("auto", "auto", "cpu") == torch.bfloat16

@@ -28,7 +28,7 @@ def _settings(tiny_gpt2, **generate):
 
 
 def _run(tiny_gpt2, prompts, seed=1, stream=False, truncate=False, **generate):
-    from fmkit.tasks.generate import GenerationParams, TextGenerator
+    from fmkit.generate.decode import GenerationParams, TextGenerator
 
     settings = _settings(tiny_gpt2, **generate)
     params = GenerationParams.from_settings(settings, seed)
@@ -36,7 +36,7 @@ def _run(tiny_gpt2, prompts, seed=1, stream=False, truncate=False, **generate):
 
 
 def _generations(events):
-    from fmkit.tasks.generate import Generation
+    from fmkit.generate.decode import Generation
 
     return [e for e in events if isinstance(e, Generation)]
 
@@ -76,7 +76,7 @@ def test_cli_greedy_text_matches_task(cli, tiny_gpt2):
 
 
 def test_int8_laptop_default_runs_and_is_labelled(tiny_gpt2):
-    from fmkit.tasks.generate import TextGenerator
+    from fmkit.generate.decode import TextGenerator
 
     gen = TextGenerator(_settings(tiny_gpt2))
     assert gen.weights.startswith("int8")
@@ -100,7 +100,7 @@ def test_json_objects_have_the_contract_keys(cli, tiny_gpt2):
 
 
 def test_stream_pieces_add_up_to_the_text_and_come_token_by_token(tiny_gpt2):
-    from fmkit.tasks.generate import Piece
+    from fmkit.generate.decode import Piece
 
     events = _run(tiny_gpt2, ["Star Trek", "Space"], stream=True, max_new_tokens=30, batch_size=2)
     gens = _generations(events)
@@ -159,7 +159,7 @@ def test_stdin_prompts_come_out_in_input_order(cli, tiny_gpt2):
 
 def test_prompts_are_read_lazily_batch_by_batch(tiny_gpt2):
     """A 1,000-prompt pipe is never held at once: the task reads one batch ahead of its output."""
-    from fmkit.tasks.generate import Generation, GenerationParams, TextGenerator
+    from fmkit.generate.decode import Generation, GenerationParams, TextGenerator
 
     consumed = 0
 
@@ -257,7 +257,7 @@ def test_int8_text_repeats_for_the_same_seed_and_batch(tiny_gpt2):
 def test_thread_setting_applies_only_while_generating(tiny_gpt2):
     import torch
 
-    from fmkit.tasks.generate import GenerationParams, TextGenerator
+    from fmkit.generate.decode import GenerationParams, TextGenerator
 
     before = torch.get_num_threads()
     settings = _settings(tiny_gpt2, threads=1, max_new_tokens=3)

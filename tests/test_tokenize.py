@@ -54,7 +54,7 @@ def test_fast_path_matches_autotokenizer(tiny_bert, tmp_path):
     """tokenizer.json loaded directly is the same tokenizer AutoTokenizer builds (and is fast)."""
     from transformers import AutoTokenizer
 
-    from fmkit.tasks.tokenize import build_tokenizer, tokenize
+    from fmkit.bert.tokenizer import build_tokenizer, tokenize
 
     folders = [tiny_bert] + ([MINILM] if MINILM else [])
     texts = [("The cats sat on a big mat!", None), ("Dog ran", "a slow house"), ("Ünïcode ☃ naïve", None)]
@@ -85,8 +85,8 @@ def test_folder_without_tokenizer_json_goes_through_autotokenizer(tmp_path, cli)
 
 def test_fast_json_is_byte_identical_to_json_dumps(tiny_bert):
     """tokenize_json's hand-built lines equal json.dumps(to_dict()) for awkward text."""
-    from fmkit.tasks.tokenize import build_tokenizer, tokenize_batches
-    from fmkit.tasks.tokenize_json import json_lines
+    from fmkit.bert.tokenizer import build_tokenizer, tokenize_batches
+    from fmkit.bert.tokens_json import json_lines
 
     tok = build_tokenizer(tiny_bert, 'tiny "bert"')
     texts = ['He said "hi" \\ <b>&', "tab\there ☃ ünï 😀", "the cat " * 40, "[CLS] [SEP] [PAD]", "0 1 2 ( ) !"]
@@ -108,7 +108,7 @@ def test_stdin_streams_in_batches_in_order(cli, tiny_bert):
 def test_streaming_never_reads_ahead_more_than_two_batches(tiny_bert):
     """A 100k-line stdin is consumed batch by batch: when the first batch comes out, at most
     the next batch (being encoded in the background) has been read."""
-    from fmkit.tasks.tokenize import build_tokenizer, tokenize_batches
+    from fmkit.bert.tokenizer import build_tokenizer, tokenize_batches
 
     consumed = 0
 

@@ -66,7 +66,7 @@ def attention(
     if out is not None:
         out = output.check_writable(out, force)
 
-    from fmkit.tasks.attention import compute_attention, load_bert
+    from fmkit.bert.attention import compute_attention, load_bert
 
     output.notice(f"loading {settings.bert.model} ...", quiet or json_)
     bert = load_bert(settings.bert.model, settings.runtime.device, settings.runtime.dtype)
@@ -88,16 +88,16 @@ def attention(
         return
 
     if kind == "html":
-        from fmkit.tasks.attention_html import render_html
+        from fmkit.render.attention_html import render_html
 
         output.atomic_write(out, render_html(result, chosen_layer, chosen_head, theme), force)
     elif kind in ("bertviz", "bertviz-model"):
-        from fmkit.tasks.attention_bertviz import bertviz_html
+        from fmkit.render.bertviz import bertviz_html
 
         page = bertviz_html(result, "model" if kind == "bertviz-model" else "head", chosen_layer, head, theme)
         output.atomic_write(out, page, force)
     else:
-        from fmkit.tasks.attention_png import grid_figure, head_figure, save_png
+        from fmkit.render.attention_png import grid_figure, head_figure, save_png
 
         if all_layers:
             fig = grid_figure(result, list(range(result.layers)), theme)
@@ -116,7 +116,7 @@ def attention(
 def _print_head(result, layer: int, head: int, theme: str) -> None:
     from rich.markup import escape
 
-    from fmkit.commands.terminal_heatmap import heatmap
+    from fmkit.render.terminal import heatmap
 
     console = output.stdout_console()
     table = heatmap(result.attentions[layer, head], result.tokens, result.tokens,

@@ -68,9 +68,9 @@ def detect(
     settings = start("detect", profile, sets, offline, model, device,
                      {"conf": conf, "iou": iou, "imgsz": imgsz, "max_det": max_det, "batch_size": batch_size, "half": half})
 
-    from fmkit.tasks import detect as task
-    from fmkit.tasks.detect_export import OutputFolder
-    from fmkit.tasks.detect_sources import expand
+    from fmkit.detect import detector as task
+    from fmkit.detect.outputs import OutputFolder
+    from fmkit.io.sources import expand
 
     folder = OutputFolder(out, save_txt=save_txt, coco=coco, force=force) if out else None  # fail before loading
     detector = task.Detector(settings, classes)
@@ -117,8 +117,8 @@ def detect(
 
 def _watch(folder: Path, recursive: bool, interval: float, max_polls: int | None, detector, out, handle, quiet) -> None:
     """Poll the folder until Ctrl-C (or SIGTERM); each complete new image is detected once."""
-    from fmkit.tasks import detect as task
-    from fmkit.tasks.detect_watch import FolderWatcher, watch
+    from fmkit.detect import detector as task
+    from fmkit.detect.watch import FolderWatcher, watch
 
     watcher = FolderWatcher(folder, recursive, settle=max(interval, 1.0), exclude=out.folder, already_done=out.done)
     output.notice(f"watching {folder} (Ctrl-C stops); results go to {out.folder}", quiet)

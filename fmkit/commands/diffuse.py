@@ -49,7 +49,7 @@ def diffuse(
     Every PNG carries its prompt, seed, steps, guidance, scheduler and model in text chunks.
     """
     settings = start("diffuse", profile, sets, offline, model, device, options={"scheduler": scheduler})
-    from fmkit.tasks.diffuse import DiffuseParams, check_params
+    from fmkit.diffuse.pipeline import DiffuseParams, check_params
 
     d = settings.diffuse
     base = DiffuseParams(prompt="x", negative_prompt=negative_prompt or "",
@@ -67,7 +67,7 @@ def diffuse(
         check_params(params, d.max_pixels)
         targets.check_first(params)
         if diffuser is None:
-            from fmkit.tasks.diffuse import Diffuser
+            from fmkit.diffuse.pipeline import Diffuser
 
             diffuser = Diffuser(settings)
             for note in diffuser.notes:
@@ -85,7 +85,7 @@ def diffuse(
                 output.warn(f"seed {result.seed}: the safety checker flagged this image, so it was not saved "
                             "(the pipeline would have written a black image)")
             else:
-                from fmkit.tasks.diffuse import save_png
+                from fmkit.diffuse.pipeline import save_png
 
                 save_png(result, targets.next(result.prompt, result.seed), force=force)
                 saved += 1
@@ -112,7 +112,7 @@ class _Targets:
         return self.path if n == 1 else self.path.with_name(f"{self.path.stem}-{n}{self.path.suffix}")
 
     def check_first(self, params) -> None:
-        from fmkit.tasks.diffuse import default_path
+        from fmkit.diffuse.pipeline import default_path
 
         if self.path is not None:
             for n in range(self.count + 1, self.count + params.num_images + 1):
@@ -121,7 +121,7 @@ class _Targets:
             output.check_writable(default_path(params.prompt, params.seed), False)
 
     def next(self, prompt: str, seed: int) -> Path:
-        from fmkit.tasks.diffuse import default_path
+        from fmkit.diffuse.pipeline import default_path
 
         self.count += 1
         return self._explicit(self.count) if self.path is not None else default_path(prompt, seed)

@@ -54,7 +54,7 @@ def generate(
         "repetition_penalty": repetition_penalty, "num_return_sequences": num_return_sequences,
         "do_sample": False if greedy else None})
 
-    from fmkit.tasks.generate import Generation, GenerationParams, Notice, Piece, TextGenerator
+    from fmkit.generate.decode import Generation, GenerationParams, Notice, Piece, TextGenerator
 
     params = GenerationParams.from_settings(settings, seed)
     texts = iter_texts(prompts, "prompt")

@@ -43,10 +43,10 @@ def positional(
             raise BadInput(f"cannot write '{out.name}': fmkit positional writes .png", "use -o FILE.png, or --json")
         out = output.check_writable(out, force)
 
-    from fmkit.tasks.positional import check_size, learned_positions, sinusoidal_result
+    from fmkit.bert.positional import check_size, learned_positions, sinusoidal_result
 
     if model is not None or learned:
-        from fmkit.tasks.attention import load_bert
+        from fmkit.bert.attention import load_bert
 
         if length <= 0:
             check_size(length, 2)
@@ -62,7 +62,7 @@ def positional(
         result = sinusoidal_result(length, 128 if dim is None else dim, dims)
 
     if out is not None:
-        from fmkit.tasks.positional_png import figure, save_png
+        from fmkit.render.positional_png import figure, save_png
 
         fig = figure(result, settings.bert.theme)
         output.atomic_write(out, lambda tmp: save_png(fig, tmp), force)
@@ -79,7 +79,7 @@ def positional(
 
 def _print(result, theme: str) -> None:
     """A terminal heatmap: the --dims columns with values, else every k-th dimension as colour."""
-    from fmkit.commands.terminal_heatmap import heatmap
+    from fmkit.render.terminal import heatmap
 
     console = output.stdout_console()
     rows = min(result.length, TERMINAL_ROWS)

@@ -33,7 +33,7 @@ def tokenize(
     settings = start("bert", profile, sets, offline, model, device)
     if pair is not None and not pair.strip():
         raise BadInput("the --pair text is empty", "give a non-empty second sentence, or leave --pair out")
-    from fmkit.tasks.tokenize import load_tokenizer, tokenize_batches
+    from fmkit.bert.tokenizer import load_tokenizer, tokenize_batches
 
     tok = load_tokenizer(settings.bert.model)
     batches = tokenize_batches(tok, iter_texts(texts), pair, special, settings.bert.tokenize_batch_size)
@@ -45,7 +45,7 @@ def tokenize(
                 if truncated <= MAX_TRUNCATION_WARNINGS:
                     output.warn(f"{output.preview(batch.texts[i])!r} truncated at {tok.max_length} tokens (model maximum)")
             if json_:
-                from fmkit.tasks.tokenize_json import json_lines
+                from fmkit.bert.tokens_json import json_lines
 
                 sys.stdout.write(json_lines(tok, batch))
                 sys.stdout.flush()

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable
 from fmkit.profiles import Settings
-from fmkit.tasks.detect_sources import ImageError, Source, decode
+from fmkit.io.sources import ImageError, Source, decode
 
 
 @dataclass

@@ -133,7 +133,7 @@ def _load(path: Any, device: str, dtype: Any, weights: str, int8_lm_head: bool) 
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelUnavailable(f"cannot load a causal language model from {path}: {str(e).splitlines()[0][:160]}",
                                "give a GPT-2-family model (see `fmkit models`)") from None
-    from fmkit.tasks.generate_speed import prepare_weights
+    from fmkit.generate.quantize import prepare_weights
 
     model = model.to(device).eval()
     model, label = prepare_weights(model, weights, device, int8_lm_head)
@@ -223,7 +223,7 @@ class TextGenerator:
         import torch
         from transformers import DynamicCache
 
-        from fmkit.tasks.generate_sampling import make_generators, next_tokens
+        from fmkit.generate.sampling import make_generators, next_tokens
 
         # 1. Tokenize and fit each prompt; one row per (prompt, sequence), prompt-major.
         rows: list[dict[str, Any]] = []

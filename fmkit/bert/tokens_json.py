@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from json.encoder import encode_basestring
 
-from fmkit.tasks.tokenize import TextTokenizer, TokenBatch
+from fmkit.bert.tokenizer import TextTokenizer, TokenBatch
 
 _STR = encode_basestring  # C: a str as a JSON string literal (non-ASCII kept, like ensure_ascii=False)
 

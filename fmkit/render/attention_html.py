@@ -18,7 +18,7 @@ import hashlib
 import html
 import json
 
-from fmkit.tasks.attention import AttentionResult
+from fmkit.bert.attention import AttentionResult
 
 STYLE = """
 :root { --bg: #ffffff; --fg: #1f2328; --muted: #656d76; --panel: #f6f8fa; --line: 31, 111, 235; --sel: #fb8c00; }

@@ -59,7 +59,7 @@ def load_bert(name: str, device_setting: str = "auto", dtype_setting: str = "aut
     try:
         return catalog.load_once(source, device, dtype, build, "eager-attention")
     except ModelUnavailable as e:
-        from fmkit.tasks.tokenize import minilm_hint
+        from fmkit.bert.tokenizer import minilm_hint
 
         raise minilm_hint(e, source) from None
 

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from fmkit import output
 from fmkit.errors import OutputError
-from fmkit.tasks.detect import ImageResult
+from fmkit.detect.detector import ImageResult
 
 ENCODABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 

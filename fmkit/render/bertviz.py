@@ -15,8 +15,8 @@ import contextlib
 import json
 import types
 
-from fmkit.tasks.attention import AttentionResult
-from fmkit.tasks.attention_html import script_json
+from fmkit.bert.attention import AttentionResult
+from fmkit.render.attention_html import script_json
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmkit.tasks.positional import PositionalResult
+from fmkit.bert.positional import PositionalResult
 
 
 def figure(result: PositionalResult, theme: str = "light"):

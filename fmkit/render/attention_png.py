@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmkit.tasks.attention import AttentionResult
+from fmkit.bert.attention import AttentionResult
 
 CMAPS = {"light": "Blues", "dark": "magma"}
 

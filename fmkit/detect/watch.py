@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from fmkit.tasks.detect_sources import Source, is_image_name
+from fmkit.io.sources import Source, is_image_name
 
 TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", "~")
 

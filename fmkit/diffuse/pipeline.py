@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from fmkit import __version__, catalog, hardware, output
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
-from fmkit.tasks.diffuse_memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
+from fmkit.diffuse.memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
                                         compute_dtype, load_dtype, return_freed_memory_to_os)
 
 log = logging.getLogger("fmkit.diffuse")
@@ -197,7 +197,7 @@ class Diffuser:
 
     def _load(self, name: str, plan: MemoryPlan):
         """One component in the plan's load dtype (None: not shipped, or not wanted)."""
-        from fmkit.tasks import diffuse_load
+        from fmkit.diffuse import weights as diffuse_load
 
         if name == "text_encoder":
             return diffuse_load.load_text_encoder(self.folder, self.dtype)
@@ -239,7 +239,7 @@ class Diffuser:
             yield
         finally:
             setattr(pipe, name, None)
-            from fmkit.tasks.diffuse_load import release_memory
+            from fmkit.diffuse.weights import release_memory
 
             release_memory()
 

@@ -1,0 +1,101 @@
+"""`fmkit bucket init|check|policy`: set up and verify the S3 bucket of the detection pipeline.
+
+Thin: options -> one library call (fmkit/bucket/) -> lines for people or JSON. boto3 is
+imported only when a command runs, so `fmkit bucket --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from fmkit import output
+from fmkit.commands.common import JsonOpt, fmkit_command
+
+bucket_app = typer.Typer(
+    help="Set up and check the S3 bucket of the detection pipeline (uploads/ -> fmkit detect -> results/).",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+UriArg = Annotated[str, typer.Argument(metavar="s3://BUCKET[/PREFIX]",
+                                       help="The bucket (a prefix holds uploads/ and results/ under it).")]
+OriginOpt = Annotated[Optional[str], typer.Option(
+    "--origin", metavar="URL", help="The web page's origin, e.g. https://course.example.org (for CORS).")]
+EndpointOpt = Annotated[Optional[str], typer.Option(
+    "--endpoint-url", metavar="URL", help="An S3-compatible server (default: AWS_ENDPOINT_URL_S3, "
+    "AWS_ENDPOINT_URL, else AWS).", rich_help_panel="AWS")]
+ProfileOpt = Annotated[Optional[str], typer.Option(
+    "--aws-profile", metavar="NAME", help="Profile in ~/.aws/credentials or ~/.aws/config (default: AWS_PROFILE).",
+    rich_help_panel="AWS")]
+RegionOpt = Annotated[Optional[str], typer.Option(
+    "--region", metavar="REGION", help="AWS region (default: the profile's or AWS_REGION, else us-east-1).",
+    rich_help_panel="AWS")]
+
+_MARKS = {"pass": "[green]✓[/green]", "created": "[green]✓[/green]", "set": "[green]✓[/green]",
+          "exists": "[green]✓[/green]", "fail": "[bold red]✗[/bold red]", "warn": "[yellow]![/yellow]",
+          "unsupported": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}
+
+
+def _store(endpoint_url: str | None, aws_profile: str | None, region: str | None):
+    from fmkit.io.s3 import S3Store
+
+    return S3Store(endpoint_url=endpoint_url, profile=aws_profile, region=region)
+
+
+def _line(label: str, row: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    text = f"{_MARKS.get(row['status'], '?')} {escape(label)}: {escape(row['detail'])}"
+    if row.get("fix"):
+        text += f" [dim](fix: {escape(row['fix'])})[/dim]"
+    output.stdout_console().print(text, soft_wrap=True)
+
+
+@bucket_app.command("init")
+@fmkit_command
+def init(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = None,
+         aws_profile: ProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
+    """Create the bucket (if missing), its uploads/ and results/ folders, and a CORS rule for --origin."""
+    from fmkit.bucket.init import init_bucket
+
+    for step in init_bucket(_store(endpoint_url, aws_profile, region), uri, origin):
+        output.emit_json(step) if json_ else _line(step["step"], step)
+
+
+@bucket_app.command("check")
+@fmkit_command
+def check(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = None,
+          aws_profile: ProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
+    """Where the credentials come from, then pass/fail for each thing the pipeline does. Exit 1 on a failure."""
+    from fmkit.bucket.check import check_bucket
+
+    failed = 0
+    for row in check_bucket(_store(endpoint_url, aws_profile, region), uri, origin):
+        failed += row["status"] == "fail"
+        output.emit_json(row) if json_ else _line(row["check"], row)
+    if failed:
+        if not json_:
+            output.stderr_console().print(f"[bold red]{failed} check(s) failed[/bold red]")
+        raise typer.Exit(1)
+
+
+@bucket_app.command("policy")
+@fmkit_command
+def policy(uri: UriArg, json_: JsonOpt = False) -> None:
+    """Print least-privilege IAM policies: one for the detector, a read-only one for the web page."""
+    import json
+
+    from fmkit.bucket.policy import policies
+
+    for item in policies(uri):
+        if json_:
+            output.emit_json(item)
+        else:
+            # Plain text (no markup, no wrapping): ready to paste into the IAM console's JSON editor.
+            print(f"# {item['name']}: {item['for']}")
+            print(json.dumps(item["policy"], indent=2))

@@ -1,0 +1,193 @@
+"""Local files: listing folders without loops, and writes that are atomic and never clobber.
+
+Every file fmkit writes goes through `atomic_write`: a temporary file in the same folder, then a
+rename, so a reader never sees half a file and Ctrl-C leaves the old file or nothing. A target
+that exists is replaced only with --force, and never when it is not a regular file: a device
+(/dev/null), a FIFO or a socket is refused instead of being swapped for a plain file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat as stat_mod
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from fmkit.errors import OutputError, RuntimeFailure
+from fmkit.io.store import Entry, is_hidden
+
+# Errors that are the machine's fault, not the path's: exit 1 (run time), not 2 (usage).
+_RUNTIME_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    for test, word in ((stat_mod.S_ISCHR, "a character device"), (stat_mod.S_ISBLK, "a block device"),
+                       (stat_mod.S_ISFIFO, "a FIFO"), (stat_mod.S_ISSOCK, "a socket"), (stat_mod.S_ISDIR, "a folder")):
+        if test(mode):
+            return word
+    return None
+
+
+def check_writable(path: Path | str, force: bool = False) -> Path:
+    """Fail before any work is done if `path` cannot be written (or exists without --force).
+
+    A symlink to a regular file is written through (the link stays); to anything else, refused."""
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if target.exists() and _kind(target.stat().st_mode):
+            raise OutputError(f"output path {path} links to {_kind(target.stat().st_mode)} ({target})",
+                              "give a regular file name; fmkit never replaces devices, FIFOs or sockets")
+        if target.exists() and not force:
+            raise OutputError(f"{path} already exists", "pass --force to overwrite it, or choose another name")
+        path = target
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror}", "choose another path") from None
+    if st is not None and stat_mod.S_ISDIR(st.st_mode):
+        raise OutputError(f"output path {path} is a folder", "give a file name")
+    if st is not None and _kind(st.st_mode):
+        raise OutputError(f"output path {path} is {_kind(st.st_mode)}",
+                          "give a regular file name; fmkit never replaces devices, FIFOs or sockets")
+    if not parent.is_dir():
+        raise OutputError(f"output folder {parent} does not exist", "create it first, or choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to folder {parent} (permission denied)", "choose another path")
+    if st is not None and not force:
+        raise OutputError(f"{path} already exists", "pass --force to overwrite it, or choose another name")
+    return path
+
+
+def write_error(path: Path, e: OSError) -> Exception:
+    """An OSError while writing -> the one-line error: a full disk is run time (1), a bad path usage (2)."""
+    if e.errno in _RUNTIME_ERRNOS:
+        return RuntimeFailure(f"cannot write {path}: {e.strerror or e}", "free some disk space, or write elsewhere")
+    return OutputError(f"cannot write {path}: {e.strerror or e}", "choose another path")
+
+
+def atomic_write(path: Path | str, write: Callable[[Path], None] | bytes | str, force: bool = False) -> Path:
+    """Write via a hidden temporary file in the same folder, then rename (see the module docstring)."""
+    path = check_writable(path, force)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        if isinstance(write, bytes):
+            tmp.write_bytes(write)
+        elif isinstance(write, str):
+            tmp.write_text(write, encoding="utf-8")
+        else:
+            write(tmp)
+        if not force and path.exists():
+            raise OutputError(f"{path} appeared while writing", "pass --force to overwrite it")
+        os.replace(tmp, path)
+    except OSError as e:  # permission, read-only or full disk, a folder that refuses new files (/proc)
+        raise write_error(path, e) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return path
+
+
+def unique_path(path: Path) -> Path:
+    """`path` if free, else the first free `stem-2.ext`, `stem-3.ext`, ... (never clobbers)."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return path
+    n = 2
+    while os.path.lexists(candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")):
+        n += 1
+    return candidate
+
+
+def _entry(path: str, name: str, st: os.stat_result) -> Entry:
+    return Entry(path, name, st.st_size, f"{st.st_size}:{st.st_mtime_ns}", st.st_mtime)
+
+
+class LocalStore:
+    """Paths on this machine's file systems, behind the interface of fmkit/io/store.py."""
+
+    scheme = "file"
+
+    def join(self, root: str, name: str) -> str:
+        return os.path.join(root, *name.split("/")) if name else root
+
+    def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]:
+        """Regular files under `root`, sorted per folder, lazily. Hidden names are skipped, each real
+        folder is visited once (a symlink loop ends instead of repeating), and `exclude` (an output
+        folder inside the input) is never entered."""
+        root = os.path.expanduser(root)
+        skip = os.path.realpath(exclude) if exclude else None
+        seen: set[tuple[int, int]] = set()
+
+        def walk(folder: str, prefix: str) -> Iterator[Entry]:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                return
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():
+                        subfolders.append(entry)
+                    elif entry.is_file():
+                        yield _entry(entry.path, prefix + entry.name, entry.stat())
+                except OSError:
+                    continue  # vanished or unreadable meanwhile
+            if recursive:
+                for entry in subfolders:
+                    if skip and os.path.realpath(entry.path) == skip:
+                        continue
+                    try:
+                        yield from walk(entry.path, prefix + entry.name + "/")
+                    except OSError:
+                        continue
+
+        yield from walk(root, "")
+
+    def stat(self, uri: str) -> Entry | None:
+        try:
+            st = os.stat(os.path.expanduser(uri))
+        except OSError:
+            return None
+        return _entry(uri, os.path.basename(uri), st)
+
+    def exists(self, uri: str) -> bool:
+        return os.path.lexists(os.path.expanduser(uri))
+
+    def is_folder(self, uri: str) -> bool:
+        return os.path.isdir(os.path.expanduser(uri))
+
+    def open(self, uri: str) -> BinaryIO:
+        return open(os.path.expanduser(uri), "rb")
+
+    def read_bytes(self, uri: str) -> bytes:
+        return Path(uri).expanduser().read_bytes()
+
+    def write_bytes(self, uri: str, data: bytes | str, force: bool = False, content_type: str | None = None) -> None:
+        Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(uri, data, force=force)
+
+    def delete(self, uri: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.expanduser(uri))
+
+    def prepare_folder(self, root: str) -> None:
+        """Create the output folder now, so a bad -o fails in a second, not after the model loads."""
+        folder = Path(root).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"output path {folder} is a file", "give a folder for -o")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create output folder {folder}: {e.strerror}", "choose another path") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write to folder {folder} (permission denied)", "choose another path")

@@ -1,0 +1,44 @@
+"""The storage interface every backend (local folders, S3) implements, and what it returns.
+
+(Reconstructed by the S3 helper after it overwrote this file by mistake: the definitions its
+users import, Entry and is_hidden, are here; check against your own version.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Protocol
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file (or object) found under a listed root."""
+
+    uri: str       # full location: a local path, or 's3://bucket/key'
+    name: str      # path relative to the listed root, POSIX ('sub/bus.jpg')
+    size: int
+    version: str   # identity that changes when the content changes: local 'size:mtime_ns'; S3 'etag:size'
+    mtime: float   # seconds since the epoch (S3: LastModified)
+
+
+def is_hidden(name: str) -> bool:
+    """True when any component of a POSIX relative name starts with '.' (temp files, .DS_Store)."""
+    return any(part.startswith(".") for part in name.split("/") if part)
+
+
+class Store(Protocol):
+    """What detect, watch and gallery need from a place that holds files."""
+
+    scheme: str
+
+    def join(self, root: str, name: str) -> str: ...
+    def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]: ...
+    def stat(self, uri: str) -> Entry | None: ...
+    def exists(self, uri: str) -> bool: ...
+    def is_folder(self, uri: str) -> bool: ...
+    def open(self, uri: str) -> BinaryIO: ...
+    def read_bytes(self, uri: str) -> bytes: ...
+    def write_bytes(self, uri: str, data: bytes | str, force: bool = False,
+                    content_type: str | None = None) -> None: ...
+    def delete(self, uri: str) -> None: ...
+    def prepare_folder(self, root: str) -> None: ...

@@ -1,1 +1,0 @@
-"""One module per capability: plain functions and classes returning typed results. No Typer, no printing."""
