@@ -62,7 +62,7 @@ def _child(mode: str, folder: str, size: int, steps: int, sets: list[str]) -> No
     else:
         from fmkit import environment
         from fmkit.profiles import load_settings
-        from fmkit.tasks.diffuse import DiffuseParams, Diffuser
+        from fmkit.diffuse.pipeline import DiffuseParams, Diffuser
 
         environment.prepare()
         settings = load_settings("laptop", [f'diffuse.model="{folder}"', *sets], env={})

@@ -2,7 +2,7 @@
 
 Baseline: transformers.pipeline("text-generation") on the same model, greedy, 128 new tokens
 from "Star Trek", float32, torch's default threads. fmkit runs the same request through its
-task (fmkit.tasks.generate) with the laptop profile as shipped, and with each optimisation
+task (fmkit.generate.decode) with the laptop profile as shipped, and with each optimisation
 alone or all off. Runs are interleaved (A B C ... A B C ...) and medians reported, because
 the machine is shared and noisy. Also: time to first token, greedy agreement of lossy paths
 with float32, and the cold start of the whole command (`fmkit generate --max-new-tokens 1`).
@@ -71,7 +71,7 @@ def build_gpt2_124m(folder: Path) -> Path:
 def fmkit_variant(folder: Path, *sets: str):
     """(TextGenerator, params) for the laptop profile with extra --set values."""
     from fmkit.profiles import load_settings
-    from fmkit.tasks.generate import GenerationParams, TextGenerator
+    from fmkit.generate.decode import GenerationParams, TextGenerator
 
     settings = load_settings("laptop", [f'generate.model="{folder}"', "generate.do_sample=false",
                                         f"generate.max_new_tokens={NEW_TOKENS}", *sets])
@@ -80,7 +80,7 @@ def fmkit_variant(folder: Path, *sets: str):
 
 def time_fmkit(variant) -> tuple[float, float, list[int]]:
     """(tokens/s, seconds to first token, token ids) for one greedy run, streaming as the CLI does."""
-    from fmkit.tasks.generate import Generation, Piece
+    from fmkit.generate.decode import Generation, Piece
 
     generator, params = variant
     start = time.perf_counter()
