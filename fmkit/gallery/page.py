@@ -73,7 +73,7 @@ figcaption .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; 
        pointer-events: none; white-space: nowrap; }
 #view { position: fixed; inset: 0; z-index: 10; background: rgba(15, 20, 25, .7); display: flex; align-items: center; justify-content: center; }
 #view[hidden], #tip[hidden] { display: none; }
-#view .box { background: var(--panel); border-radius: 10px; width: min(1300px, 96vw); max-height: 94vh; overflow: auto; padding: 12px 16px; }
+#view .sheet { background: var(--panel); border-radius: 10px; width: min(1300px, 96vw); max-height: 94vh; overflow: auto; padding: 12px 16px; }
 #view .top { display: flex; gap: 10px; align-items: center; }
 #view-name { flex: 1; font-weight: 600; word-break: break-all; }
 #view .body { display: flex; gap: 20px; flex-wrap: wrap; align-items: flex-start; margin-top: 8px; }
@@ -122,7 +122,7 @@ PAGE = """<!DOCTYPE html>
 </main>
 <footer class="muted small">{footer}</footer>
 <div id="view" hidden role="dialog" aria-modal="true" aria-labelledby="view-name">
-<div class="box">
+<div class="sheet">
 <div class="top"><span id="view-name" class="d"></span>
 <button type="button" id="view-prev">{prev}</button><button type="button" id="view-next">{next}</button><button type="button" id="view-close">{close}</button></div>
 <div class="body"><div id="view-pic"></div><div id="view-info"></div></div>

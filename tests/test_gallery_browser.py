@@ -1,0 +1,275 @@
+"""The gallery page in headless Chromium (Playwright, network blocked): cards, SVG boxes, label
+chips, the confidence slider, hover details, sorting, the large view, text-only rendering of
+hostile data (with a control that proves the payload would run), the Korean page, file:// and
+http://127.0.0.1 with live updates, and the first render of 10,000 results.
+
+Screenshots land in $FMKIT_ARTIFACTS (else the pytest temp folder); the test prints where.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from browser import BROWSER_MARKS, artifacts, browser, page, serve, shot  # noqa: F401 (fixtures)
+from test_gallery import det, jpeg, make_results, write_diffusion, write_result
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from fmkit.gallery import build_gallery
+
+    root = make_results(tmp_path_factory.mktemp("gallery") / "results")
+    build_gallery(root)
+    return root
+
+
+def open_page(page, url):
+    page.goto(url)
+    page.wait_for_selector("body[data-rendered='1']", timeout=15000)
+    return page
+
+
+def names(page):
+    return page.eval_on_selector_all("figure.card", "cs => cs.map(c => c.dataset.name)")
+
+
+def boxes(page):
+    return [tuple(b) for b in page.eval_on_selector_all("#grid rect.box", "rs => rs.map(r => [r.dataset.label, +r.dataset.conf])")]
+
+
+def chip_counts(page):
+    return dict(page.eval_on_selector_all(".chip[data-label]", "cs => cs.map(c => [c.dataset.label, +c.querySelector('.n').textContent])"))
+
+
+def assert_on_image(page, scope):
+    """street.jpg's 0.91 person box (10, 10, 60, 100 in a 160x120 image) lands where the image
+    shows those pixels: the image is letterboxed (object-fit contain) in its frame."""
+    img = page.locator(f"{scope} .frame img").bounding_box()
+    rect = page.locator(f"{scope} rect[data-conf='0.91']").bounding_box()
+    scale = min(img["width"] / 160, img["height"] / 120)
+    left, top = img["x"] + (img["width"] - 160 * scale) / 2, img["y"] + (img["height"] - 120 * scale) / 2
+    assert rect["x"] == pytest.approx(left + 10 * scale, abs=2.5) and rect["y"] == pytest.approx(top + 10 * scale, abs=2.5)
+    assert rect["width"] == pytest.approx(50 * scale, abs=3.5) and rect["height"] == pytest.approx(90 * scale, abs=3.5)
+
+
+def test_cards_boxes_chips_slider_hover_and_view(page, site, artifacts):
+    open_page(page, (site / "index.html").as_uri())
+    assert len(names(page)) == 8 and page.get_attribute("#status", "data-images") == "8"
+    assert sorted(boxes(page)) == sorted([("person", 0.91), ("car", 0.35), ("person", 0.15), ("dog", 0.88),
+                                          ("person", 0.62), ("car", 0.55), ("person", 0.7)])
+    assert chip_counts(page) == {"person": 4, "car": 2, "dog": 1}
+    text = page.inner_text("#grid")
+    assert "a red fox in the snow" in text and "seed 7 · 20 steps" in text and "no detections" in text
+    assert "damaged" in page.inner_text("figure[data-name='broken.jpg']")
+    assert "newer fmkit" in page.inner_text("figure[data-name='future.jpg']")
+    assert "missing" in page.inner_text("figure[data-name='lost.jpg']")
+    print("screenshots:", shot(page, artifacts, "gallery-grid", full_page=True).parent)
+
+    assert_on_image(page, "figure[data-name='street.jpg']")
+
+    # A label chip: only that label's boxes, only images holding one, counts follow.
+    page.click(".chip[data-label='person']")
+    assert {b[0] for b in boxes(page)} == {"person"} and len(boxes(page)) == 4
+    assert sorted(names(page)) == ["lost.jpg", "park.jpg", "street.jpg"]
+    assert page.get_attribute("#status", "data-boxes") == "4" and "3 images · 4 boxes" in page.inner_text("#status")
+    assert page.get_attribute(".chip[data-label='person']", "aria-pressed") == "true"
+    shot(page, artifacts, "gallery-person-only")
+    page.click("#chip-all")
+
+    # The slider (keyboard, as a person would): boxes under 0.50 disappear, counts follow.
+    page.focus("#conf")
+    for _ in range(50):
+        page.keyboard.press("ArrowRight")
+    assert page.inner_text("#conf-val") == "0.50"
+    assert sorted(c for _, c in boxes(page)) == [0.55, 0.62, 0.7, 0.88, 0.91]
+    assert chip_counts(page) == {"person": 3, "car": 1, "dog": 1}
+    assert "1 object (2 hidden)" in page.inner_text("figure[data-name='street.jpg']")
+    shot(page, artifacts, "gallery-conf-0.50")
+
+    # Hover a box: its label and confidence.
+    assert page.is_hidden("#tip")
+    page.hover("figure[data-name='park.jpg'] rect[data-label='dog']")
+    assert page.is_visible("#tip") and page.inner_text("#tip").split() == ["dog", "0.88"]
+    shot(page, artifacts, "gallery-hover")
+    page.mouse.move(0, 0)
+    assert page.is_hidden("#tip")
+
+    # Sorting and the no-detections filter (back at 0.00).
+    page.focus("#conf")
+    page.keyboard.press("Home")
+    page.select_option("#sort", "least")
+    # least certain box first: street 0.15, garage 0.55, park 0.62, lost 0.70, then cards without boxes
+    assert names(page)[:4] == ["street.jpg", "sub/garage.jpg", "park.jpg", "lost.jpg"]
+    page.select_option("#sort", "most")
+    assert names(page)[:2] == ["street.jpg", "park.jpg"]
+    page.check("#empty")
+    assert names(page) == ["empty.jpg"]
+    page.uncheck("#empty")
+    page.uncheck("#boxes")
+    assert boxes(page) == []
+    page.check("#boxes")
+
+    # The large view: the detections table and the run's parameters; Escape closes it.
+    page.click("figure[data-name='street.jpg']")
+    assert page.is_visible("#view")
+    rows = page.eval_on_selector_all("#dets tbody tr", "rs => rs.map(r => r.cells[1].textContent + ' ' + r.cells[2].textContent)")
+    assert rows == ["person 0.91", "car 0.35", "person 0.15"]
+    info = page.inner_text("#view-info")
+    assert "yolo11n.pt" in info and "imgsz" in info and "640" in info and "uploads/street.jpg" in info
+    assert page.locator("#view-pic rect.box").count() == 3
+    assert_on_image(page, "#view-pic")
+    shot(page, artifacts, "gallery-view")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#view")
+
+    # Run panel: models, parameters, totals per label.
+    page.click("details#run summary")
+    run = page.inner_text("#run-body")
+    assert "yolo11n.pt" in run and "tiny-sd" in run and "conf=0.25, imgsz=640, iou=0.7" in run
+    totals = page.eval_on_selector_all("#run-body section:last-child tbody tr",
+                                       "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert totals == [["person", "4", "3"], ["car", "2", "2"], ["dog", "1", "1"]]
+    assert page.blocked == [] and page.errors == []
+
+
+PAYLOAD = "<img src=x onerror=document.body.setAttribute('data-pwned',1)>"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    from fmkit.gallery import build_gallery
+
+    root = tmp_path_factory.mktemp("hostile") / "r"
+    write_result(root, f"{PAYLOAD}.jpg", [det(PAYLOAD, 0.9, 10, 10, 100, 100)], model=PAYLOAD)
+    write_diffusion(root, "fox.png", f"a fox {PAYLOAD}")
+    build_gallery(root)
+    return root
+
+
+def test_hostile_names_labels_prompts_render_as_text(page, hostile, artifacts):
+    open_page(page, (hostile / "index.html").as_uri())
+    assert sorted(names(page)) == sorted([f"{PAYLOAD}.jpg", "fox.png"])
+    assert page.inner_text(f"figure[data-name=\"{PAYLOAD}.jpg\"] .name") == f"{PAYLOAD}.jpg"
+    assert PAYLOAD in page.inner_text("figure[data-name='fox.png']")
+    assert chip_counts(page) == {PAYLOAD: 1}
+    page.click(f"figure[data-name=\"{PAYLOAD}.jpg\"]")
+    page.hover("#view-pic rect.box")
+    assert PAYLOAD in page.inner_text("#view-info") and PAYLOAD in page.inner_text("#tip")
+    page.click("#view-close")
+    page.click("details#run summary")
+    shot(page, artifacts, "gallery-hostile")
+    assert page.get_attribute("body", "data-pwned") is None
+    assert page.eval_on_selector_all("img", "is => is.filter(i => i.getAttribute('src') === 'x').length") == 0
+    assert page.errors == []
+
+
+def test_control_the_same_payload_runs_when_rendered_as_markup(page, hostile):
+    """With the page script switched to innerHTML and its CSP opened, the payload does run: the
+    test above can fail."""
+    html = (hostile / "index.html").read_text(encoding="utf-8")
+    broken = html.replace("e.textContent = text;", "e.innerHTML = text;")
+    broken = re.sub(r"script-src [^;]*;", "script-src 'self' 'unsafe-inline';", broken)
+    assert broken.count("e.innerHTML = text;") == 1 and "'unsafe-inline'" in broken
+    (hostile / "control.html").write_text(broken, encoding="utf-8")
+    open_page(page, (hostile / "control.html").as_uri())
+    page.wait_for_selector("body[data-pwned]", state="attached", timeout=5000)
+
+
+def test_korean_page_has_no_english_ui_words(page, tmp_path, artifacts):
+    from fmkit.gallery import build_gallery
+
+    root = make_results(tmp_path / "r")
+    build_gallery(root, lang="ko")
+    open_page(page, (root / "index.html").as_uri())
+    page.click("details#run summary")
+    collect = """() => {
+      const words = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+      const data = n => (n.nodeType === 1 ? n : n.parentElement).closest('.d, script, style, noscript');
+      for (let n = walk.currentNode; n; n = walk.nextNode()) {
+        if (data(n)) continue;
+        if (n.nodeType === 3) words.push(n.textContent);
+        else for (const a of ['title', 'aria-label', 'placeholder', 'alt']) if (n.getAttribute(a)) words.push(n.getAttribute(a));
+      }
+      words.push(document.title);
+      return words.join(' ');
+    }"""
+    seen = [page.evaluate(collect)]
+    for i in range(len(names(page))):
+        page.click(f"figure.card[data-index='{i}']")
+        seen.append(page.evaluate(collect))
+        if i == 0:
+            shot(page, artifacts, "gallery-ko-view")
+        page.keyboard.press("Escape")
+    page.hover("figure[data-name='park.jpg'] rect[data-label='dog']")
+    seen.append(page.evaluate(collect))
+    shot(page, artifacts, "gallery-ko", full_page=True)
+    text = " ".join(seen)
+    english = sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - {"fmkit"})
+    assert english == [], english
+    assert "최소 신뢰도" in text and "신뢰도 낮은 순" in text and "레이블별 합계" in text and "검출 결과" in text
+    assert page.errors == []
+
+
+def test_over_http_a_new_result_appears_and_filters_stay(page, tmp_path, serve, artifacts):
+    from fmkit.gallery import GalleryWriter
+
+    root = make_results(tmp_path / "r")
+    writer = GalleryWriter(root)
+    writer.refresh()
+    open_page(page, serve(root))
+    assert len(names(page)) == 8
+    page.click(".chip[data-label='person']")
+    page.select_option("#sort", "least")
+    page.evaluate("window.__same_page = 1")
+    writer.add(write_result(root, "new.jpg", [det("person", 0.05, 1, 1, 50, 50), det("cat", 0.9, 60, 60, 90, 90)],
+                            image=jpeg(color=(250, 200, 0))))
+    page.wait_for_selector("figure[data-name='new.jpg']", timeout=10000)  # polled stamp.js, then manifest.js
+    assert page.evaluate("window.__same_page") == 1  # no reload: the filters are the user's still
+    assert page.get_attribute(".chip[data-label='person']", "aria-pressed") == "true"
+    assert names(page)[0] == "new.jpg" and sorted(names(page)) == ["lost.jpg", "new.jpg", "park.jpg", "street.jpg"]
+    assert chip_counts(page) == {"person": 5, "car": 2, "dog": 1, "cat": 1}
+    shot(page, artifacts, "gallery-http-live")
+    assert page.blocked == [] and page.errors == []
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """10,000 detect results on disk (one small JPEG's bytes each), built the real way."""
+    from fmkit.gallery import build_gallery
+
+    root = tmp_path_factory.mktemp("big") / "results"
+    root.mkdir()
+    image = jpeg((64, 48))
+    labels = ["person", "car", "dog", "bicycle", "bus"]
+    for i in range(10_000):
+        (root / f"img{i:05d}.jpg").write_bytes(image)
+        dets = [det(labels[(i + j) % 5], round(0.05 + ((i * 7 + j * 13) % 95) / 100, 2), 2 * j, 2, 2 * j + 20, 40)
+                for j in range(i % 6)]
+        (root / f"img{i:05d}.jpg.json").write_text(json.dumps(
+            {"schema": 1, "width": 64, "height": 48, "detections": dets, "model": "yolo11n.pt", "params": {"conf": 0.05}}))
+    summary = build_gallery(root)
+    assert summary.results == 10_000
+    return root
+
+
+def test_ten_thousand_results_render_fast_and_page(page, big, artifacts):
+    started = time.perf_counter()
+    open_page(page, (big / "index.html").as_uri())
+    wall = time.perf_counter() - started
+    first = page.evaluate("window.FMKIT_FIRST_RENDER_MS")
+    print(f"10,000 results: first render {first:.0f} ms after navigation start (goto to rendered: {wall:.2f} s)")
+    assert first < 6000  # the goal is 1.5 s (benchmarks/gallery.py); generous here: the machine is shared
+    assert len(names(page)) == 48 and "10,000" in page.inner_text("#status")
+    assert page.locator("img[loading='lazy']").count() == 48
+    shot(page, artifacts, "gallery-10k")
+    started = time.perf_counter()
+    page.select_option("#sort", "least")
+    page.click(".next >> nth=0")
+    assert "49–96 of 10,000" in page.inner_text("#status")
+    assert time.perf_counter() - started < 5
+    assert page.blocked == [] and page.errors == []
