@@ -286,3 +286,41 @@ def test_errors_are_fmkit_errors_with_one_line(s3_env, bucket):
     assert str(err.value) == f"s3://{bucket}/uploads/missing.jpg does not exist"
     for e in (err.value,):
         assert isinstance(e, FmkitError) and "\n" not in str(e)
+
+
+def test_stat_with_a_bad_access_key_names_the_key_not_a_bare_403(s3_env, bucket, monkeypatch):
+    """HeadObject errors have no body (a bare 403); the follow-up listing gets the real reason."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "NOSUCHKEY1234567")
+    with pytest.raises(RuntimeFailure, match=r"the access key NOSU\.\.\.4567 was rejected"):
+        S3Store().stat(f"s3://{bucket}/results/x.json")
+
+
+def test_missing_key_under_a_prefix_limited_policy_is_missing_not_denied():
+    """AWS answers 403 (not 404) for a missing key when ListBucket is limited to prefixes, as in
+    fmkit's own detector policy; SeaweedFS cannot reproduce that, so botocore's Stubber plays AWS."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEY123456",
+                          aws_secret_access_key="stub-secret")
+    store = S3Store()
+    store._client = client
+    with Stubber(client) as stub:
+        stub.add_client_error("head_object", service_error_code="403", http_status_code=403)
+        stub.add_response("list_objects_v2", {"KeyCount": 0},
+                          {"Bucket": "course-b", "Prefix": "results/x.jpg.json", "MaxKeys": 1})
+        assert store.stat("s3://course-b/results/x.jpg.json") is None
+        stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+        stub.add_response("list_objects_v2", {"KeyCount": 0},
+                          {"Bucket": "course-b", "Prefix": "uploads/gone.jpg", "MaxKeys": 1})
+        with pytest.raises(RuntimeFailure, match="^s3://course-b/uploads/gone.jpg does not exist$"):
+            store.read_bytes("s3://course-b/uploads/gone.jpg")
+        # The key is there, so the 403 was a real denial: say which action on which key.
+        stub.add_client_error("head_object", service_error_code="403", http_status_code=403)
+        stub.add_response("list_objects_v2", {"KeyCount": 1, "Contents": [{"Key": "results/y.json"}]},
+                          {"Bucket": "course-b", "Prefix": "results/y.json", "MaxKeys": 1})
+        with pytest.raises(RuntimeFailure) as err:
+            store.stat("s3://course-b/results/y.json")
+        assert err.value.message == "access denied: HeadObject on s3://course-b/results/y.json"
+        assert "s3:GetObject" in err.value.hint
+        stub.assert_no_pending_responses()

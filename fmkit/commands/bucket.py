@@ -86,13 +86,25 @@ def check(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = Non
 
 @bucket_app.command("policy")
 @fmkit_command
-def policy(uri: UriArg, json_: JsonOpt = False) -> None:
+def policy(uri: UriArg, only: Annotated[Optional[str], typer.Option(
+               "--only", metavar="detector|page", help="Print just this policy's JSON (for a file or the aws CLI).")] = None,
+           json_: JsonOpt = False) -> None:
     """Print least-privilege IAM policies: one for the detector, a read-only one for the web page."""
     import json
 
     from fmkit.bucket.policy import policies
 
-    for item in policies(uri):
+    items = policies(uri)
+    if only is not None:
+        items = [item for item in items if item["name"] == only]
+        if not items:
+            from fmkit.errors import BadInput
+
+            raise BadInput(f"no policy named '{only}'", "choose detector or page")
+        if not json_:
+            print(json.dumps(items[0]["policy"], indent=2))
+            return
+    for item in items:
         if json_:
             output.emit_json(item)
         else:

@@ -237,10 +237,25 @@ class S3Store:
             try:
                 head = self.client.head_object(Bucket=bucket, Key=key)
             except ClientError as e:
-                if _code(e) in ("404", "NoSuchKey", "NotFound"):
+                if _code(e) in ("404", "NoSuchKey", "NotFound") or (_denied(e) and self._missing(bucket, key, e)):
                     return None
                 raise
         return self._entry(bucket, key, key.rsplit("/", 1)[-1], head)
+
+    def _missing(self, bucket: str, key: str, denied: Exception) -> bool:
+        """After a 403 on an object: is it simply not there? AWS answers 403, not 404, for a
+        missing key unless the caller may ListBucket without conditions, and fmkit's policy limits
+        ListBucket to uploads/ and results/. A listing of exactly this key tells the two apart
+        (and turns a bare 403 for a bad access key into the server's real error)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            page = self.client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        except ClientError as e:
+            if _denied(e):
+                raise denied from None  # cannot tell: report the original AccessDenied
+            raise
+        return not any(obj["Key"] == key for obj in page.get("Contents", ()))
 
     def exists(self, uri: str) -> bool:
         return self.stat(uri) is not None
@@ -259,8 +274,15 @@ class S3Store:
     def read_bytes(self, uri: str, max_bytes: int | None = None) -> bytes:
         bucket, key = parse(uri)
         limit = self.max_read_bytes if max_bytes is None else max_bytes
+        from botocore.exceptions import ClientError
+
         with self._errors(uri):
-            response = self.client.get_object(Bucket=bucket, Key=key)
+            try:
+                response = self.client.get_object(Bucket=bucket, Key=key)
+            except ClientError as e:
+                if _denied(e) and self._missing(bucket, key, e):
+                    raise RuntimeFailure(f"{uri} does not exist") from None
+                raise
             size = response.get("ContentLength", 0)
             if size > limit:
                 response["Body"].close()
@@ -343,6 +365,10 @@ def _code(e: Exception) -> str:
     return str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
 
 
+def _denied(e: Exception) -> bool:
+    return _code(e) in ("AccessDenied", "403", "Forbidden")
+
+
 def _exists_error(uri: str) -> OutputError:
     return OutputError(f"{uri} already exists", "pass --force to overwrite it")
 
@@ -395,8 +421,8 @@ def s3_error(e: Exception, uri: str, store: S3Store | None = None) -> FmkitError
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled"):
             action = _IAM_ACTION.get(op, f"s3:{op}")
             return RuntimeFailure(f"access denied: {op} on {uri}",
-                                  f"these credentials' policy does not allow {action} here "
-                                  f"(see `fmkit bucket policy s3://{bucket}`)")
+                                  f"these credentials' policy does not allow {action} here; "
+                                  f"`fmkit bucket policy s3://{bucket}` prints one that does")
         if code in ("NoSuchKey", "404", "NotFound"):
             return RuntimeFailure(f"{uri} does not exist")
         if code in ("PreconditionFailed", "412"):
