@@ -221,8 +221,8 @@ def test_unreachable_endpoint_is_one_line(s3_env, bucket_cli):
         port = s.getsockname()[1]
     result = bucket_cli("init", "s3://some-bucket", "--endpoint-url", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"error: cannot reach http://127.0.0.1:{port} (check the endpoint URL "
-                                     "(--endpoint-url, AWS_ENDPOINT_URL) and the network)")
+    assert result.stderr.strip() == (f"error: cannot reach http://127.0.0.1:{port} (check the endpoint URL: "
+                                     "--endpoint-url, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; and the network)")
 
 
 def test_presigned_results_are_readable_cross_origin(s3_env, bucket_cli):

@@ -255,6 +255,30 @@ def test_unreachable_endpoint_fails_fast(s3_env, monkeypatch):
     assert err.value.message == f"cannot reach {endpoint}"
 
 
+def test_endpoint_that_never_answers_a_connect_fails_fast(s3_env):
+    """A listener whose accept queue is full drops new SYNs, like a firewalled host: the connect
+    timeout (3 s) and the attempt limit (2) bound the wait."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        start = time.monotonic()
+        with pytest.raises(RuntimeFailure) as err:
+            S3Store(endpoint_url=f"http://127.0.0.1:{port}").prepare_folder("s3://some-bucket/results/")
+        assert time.monotonic() - start < 10
+        assert err.value.message == f"cannot reach http://127.0.0.1:{port}"
+    finally:
+        for sock in (*fillers, server):
+            sock.close()
+
+
 def test_bad_endpoint_and_profile_are_usage_errors(s3_env):
     with pytest.raises(BadInput):
         S3Store(endpoint_url="localhost:9000")

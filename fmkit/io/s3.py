@@ -27,7 +27,7 @@ SINGLE_PUT_BYTES = 8 * 1024 * 1024   # up to this, one PutObject (atomic, condit
 PAGE_SIZE = 1000                     # keys per ListObjectsV2 page (S3's own maximum)
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
-MAX_ATTEMPTS = 2                     # 2 x 3 s connect timeout + backoff: an unreachable endpoint fails in < 10 s
+MAX_ATTEMPTS = 2                     # tries in all (botocore's "max_attempts" would count retries only): 2 x 3 s connect timeout + backoff < 10 s
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _BUCKET_RULE = ("bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, "
@@ -133,7 +133,7 @@ class S3Store:
 
         def build(path_style: bool):
             config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+                            retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
                             signature_version="s3v4",
                             s3={"addressing_style": "path"} if path_style else None)
             return self.session.client("s3", endpoint_url=endpoint, region_name=region, config=config)
@@ -396,8 +396,8 @@ def s3_error(e: Exception, uri: str, store: S3Store | None = None) -> FmkitError
         return BadInput(f"AWS profile '{e.kwargs.get('profile', profile)}' not found",
                         "check --aws-profile / AWS_PROFILE against ~/.aws/credentials and ~/.aws/config")
     if isinstance(e, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
-        return RuntimeFailure(f"cannot reach {endpoint}", "check the endpoint URL (--endpoint-url, "
-                              "AWS_ENDPOINT_URL) and the network")
+        return RuntimeFailure(f"cannot reach {endpoint}", "check the endpoint URL: --endpoint-url, "
+                              "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; and the network")
     if isinstance(e, bx.ReadTimeoutError):
         return RuntimeFailure(f"{endpoint} did not answer within {READ_TIMEOUT_S} s", "try again later")
     if isinstance(e, bx.ClientError):
