@@ -117,6 +117,16 @@ def _s3_answers(endpoint: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL weed when the test process dies, even if pytest itself is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_server(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
     """Start `weed server` with S3 on free local ports; wait until S3 answers (<= 30 s)."""
     master, volume, filer, s3 = free_ports(4)
@@ -134,7 +144,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, S3Server]:
            # Extra listeners on fixed default ports (8181, 9101) we do not use: off.
            "-s3.port.iceberg=0", "-s3.port.lance=0"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
     log.close()
     server = S3Server(f"http://{HOST}:{s3}", ADMIN[0], ADMIN[1], READER[0], READER[1], workdir)
     deadline = time.monotonic() + START_TIMEOUT_S

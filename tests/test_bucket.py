@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import urllib.error
@@ -31,9 +32,18 @@ def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def assert_no_secret(server, result):
-    for text in (result.stdout, result.stderr):
+def assert_no_secret(server, result, caplog=None):
+    for text in (result.stdout, result.stderr, caplog.text if caplog else ""):
         assert server.admin_secret not in text and server.reader_secret not in text
+
+
+@pytest.fixture
+def debug_logs(caplog):
+    """botocore and friends log at DEBUG during the test; the secret must not be in there either."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    return caplog
 
 
 def test_help_imports_neither_boto3_nor_torch():
@@ -146,7 +156,7 @@ def test_check_passes_for_the_admin(s3_env, bucket_cli):
     assert_no_secret(s3_env, people)
 
 
-def test_check_fails_the_write_for_the_read_only_identity(s3_env, bucket_cli, monkeypatch):
+def test_check_fails_the_write_for_the_read_only_identity(s3_env, bucket_cli, monkeypatch, debug_logs):
     name = new_bucket(s3_env)
     admin_client(s3_env).put_object(Bucket=name, Key="uploads/a.jpg", Body=b"a")
     for var, value in s3_env.env(reader=True).items():
@@ -162,8 +172,9 @@ def test_check_fails_the_write_for_the_read_only_identity(s3_env, bucket_cli, mo
     people = bucket_cli("check", f"s3://{name}")
     assert people.exit_code == 1
     assert "✗ write results/: access denied: PutObject" in people.stdout and "1 check(s) failed" in people.stderr
-    assert_no_secret(s3_env, result)
-    assert_no_secret(s3_env, people)
+    assert "Authorization" in debug_logs.text   # DEBUG logging did run (signed headers: no secret in them)
+    assert_no_secret(s3_env, result, debug_logs)
+    assert_no_secret(s3_env, people, debug_logs)
 
 
 def test_check_missing_bucket_stops_with_the_fix(s3_env, bucket_cli):
@@ -187,7 +198,7 @@ def test_check_without_credentials_says_where_it_looked(s3_server, bucket_cli, m
     assert "AWS_ACCESS_KEY_ID" in result.stdout and "--aws-profile" in result.stdout
 
 
-def test_check_names_the_profile(s3_server, bucket_cli, monkeypatch, tmp_path):
+def test_check_names_the_profile(s3_server, bucket_cli, monkeypatch, tmp_path, debug_logs):
     from seaweed import clean_aws_env
 
     home = tmp_path / "home"
@@ -201,7 +212,7 @@ def test_check_names_the_profile(s3_server, bucket_cli, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     creds = json_lines(result.stdout)[0]
     assert creds["detail"].startswith(f"shared credentials file {home}/.aws/credentials, profile course")
-    assert_no_secret(s3_server, result)
+    assert_no_secret(s3_server, result, debug_logs)
 
 
 def test_check_reports_a_missing_cors_rule(s3_env, bucket_cli):

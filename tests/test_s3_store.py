@@ -301,6 +301,11 @@ def test_profile_from_shared_credentials_file(s3_server, monkeypatch, tmp_path):
     assert [e.name for e in store.list(f"s3://{bucket}/uploads")] == ["a.jpg"]
     monkeypatch.setenv("AWS_PROFILE", "course")
     assert S3Store().exists(f"s3://{bucket}/uploads/a.jpg")
+    from fmkit.bucket.credentials import describe
+
+    info = describe(S3Store())   # the endpoint named is the profile's, not AWS's
+    assert (info["source"], info["profile"], info["endpoint"]) == ("shared-credentials-file", "course",
+                                                                   s3_server.endpoint)
 
 
 def test_errors_are_fmkit_errors_with_one_line(s3_env, bucket):

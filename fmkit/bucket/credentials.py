@@ -20,6 +20,7 @@ def describe(store: S3Store) -> dict[str, Any]:
     from fmkit.io.s3 import DEFAULT_REGION, s3_error
 
     session = store.session
+    store.client  # resolves the endpoint (it may come from a profile's endpoint_url); no request yet
     try:
         creds = session.get_credentials()
     except BotoCoreError as e:
