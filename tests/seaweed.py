@@ -27,7 +27,9 @@ import pytest
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30
-VOLUME_MAX = 400  # every bucket is a collection with ~4 volumes of its own: room for ~100 test buckets (sparse files, ~70 KB each)
+# Every bucket is a collection with ~4 volumes of its own (weed's default, 8, fits 2 buckets):
+# room for ~100 test buckets; volume files are sparse, ~70 KB each.
+VOLUME_MAX = 400
 GRPC_OFFSET = 10000  # every weed server also opens a gRPC port at its port + 10000
 
 ADMIN = ("fmkitadmin", "admin-SECRET-do-not-print-7f3a9c")

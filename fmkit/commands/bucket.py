@@ -84,11 +84,13 @@ def check(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = Non
         raise typer.Exit(1)
 
 
+OnlyOpt = Annotated[Optional[str], typer.Option(
+    "--only", metavar="detector|page", help="Print just this policy's JSON (for a file or the aws CLI).")]
+
+
 @bucket_app.command("policy")
 @fmkit_command
-def policy(uri: UriArg, only: Annotated[Optional[str], typer.Option(
-               "--only", metavar="detector|page", help="Print just this policy's JSON (for a file or the aws CLI).")] = None,
-           json_: JsonOpt = False) -> None:
+def policy(uri: UriArg, only: OnlyOpt = None, json_: JsonOpt = False) -> None:
     """Print least-privilege IAM policies: one for the detector, a read-only one for the web page."""
     import json
 

@@ -27,7 +27,9 @@ SINGLE_PUT_BYTES = 8 * 1024 * 1024   # up to this, one PutObject (atomic, condit
 PAGE_SIZE = 1000                     # keys per ListObjectsV2 page (S3's own maximum)
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 20
-MAX_ATTEMPTS = 2                     # tries in all (botocore's "max_attempts" would count retries only): 2 x 3 s connect timeout + backoff < 10 s
+# Tries in all (botocore's "max_attempts" would count retries only, making 3 tries and ~10 s):
+# 2 x the 3 s connect timeout + backoff, so an unreachable endpoint fails in about 7 s.
+MAX_ATTEMPTS = 2
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _BUCKET_RULE = ("bucket names are 3-63 characters: lowercase letters, digits, dots and hyphens, "
@@ -138,7 +140,7 @@ class S3Store:
                             s3={"addressing_style": "path"} if path_style else None)
             return self.session.client("s3", endpoint_url=endpoint, region_name=region, config=config)
 
-        client = build(path_style=bool(endpoint))
+        client = build(path_style=bool(endpoint) and not _is_aws(endpoint))
         if not endpoint and not _is_aws(client.meta.endpoint_url):
             client = build(path_style=True)  # an endpoint_url from ~/.aws/config: an S3-compatible server
         return client
