@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from fmkit import output
 from fmkit.errors import BadInput, OutputError
 from fmkit.gallery.collect import Record, ResultsFolder, collect, record_from_dict
 from fmkit.gallery.i18n import strings
 from fmkit.gallery.page import MARKER, render_index, render_manifest, render_stamp
+from fmkit.io.local import atomic_write
 
 FILES = ("manifest.js", "stamp.js", "index.html")  # written in this order: data first, page last
 MAX_PRESIGN = 7 * 24 * 3600  # S3 presigned URLs live at most 7 days
@@ -164,10 +164,10 @@ class GalleryWriter:
             records = list(self.records.values())
             self._writes += 1
             stamp = f"{time.time_ns():x}-{self._writes}"
-            output.atomic_write(self.out / "manifest.js", render_manifest(self.manifest(records, stamp)), force=True)
-            output.atomic_write(self.out / "stamp.js", render_stamp(stamp), force=True)
+            atomic_write(self.out / "manifest.js", render_manifest(self.manifest(records, stamp)), force=True)
+            atomic_write(self.out / "stamp.js", render_stamp(stamp), force=True)
             if not self._page_written:
-                output.atomic_write(self.out / "index.html", render_index(self.lang), force=True)
+                atomic_write(self.out / "index.html", render_index(self.lang), force=True)
                 self._page_written = True
         return self.summary(records, time.perf_counter() - started)
 
