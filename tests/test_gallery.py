@@ -306,6 +306,21 @@ def test_writer_adds_results_and_readers_never_see_half_a_file(tmp_path):
     assert writer.refresh().results == 40  # re-reading the folder finds the same
 
 
+def test_writer_add_takes_paths_as_detect_wrote_them(tmp_path, monkeypatch):
+    """detect -o results (relative): its outputs are relative to where it ran, not to RESULTS."""
+    from fmkit.gallery import GalleryWriter
+
+    monkeypatch.chdir(tmp_path)
+    obj = write_result(Path("results"), "sub/cat.jpg", [det("cat", 0.9, 1, 1, 9, 9)], image=jpeg())
+    writer = GalleryWriter("results")
+    assert obj["outputs"]["json"] == "results/sub/cat.jpg.json"
+    writer.add(obj)
+    item = read_manifest(tmp_path / "results")["items"][0]
+    assert item["n"] == "sub/cat.jpg" and item["u"] == "sub/cat.jpg" and "e" not in item
+    with pytest.raises(Exception, match="no files inside the results folder"):
+        writer.add({"detections": [], "outputs": {"json": str(tmp_path / "elsewhere.jpg.json")}})
+
+
 def test_a_real_detect_outdir(cli, tiny_yolo, tmp_path):
     """The page's data equals what `fmkit detect -o` wrote (tiny random YOLO, real photos)."""
     from test_detect import BUS, ZIDANE

@@ -80,15 +80,20 @@ class ResultsFolder:
         return (self.root / name).is_file()
 
     def inside(self, path: str) -> str | None:
-        """A path from a result JSON (absolute, or relative to the folder) as a name inside the
-        folder, or None when it points elsewhere."""
+        """A path from a result JSON as a name inside the folder, or None when it points
+        elsewhere. detect writes paths as given on its command line (absolute, or relative to
+        where it ran); `outputs.original` may be relative to the folder itself."""
         p = Path(path)
-        try:
-            rel = p.resolve().relative_to(self.root.resolve()) if p.is_absolute() else PurePosixPath(path)
-        except (ValueError, OSError):
-            return None
-        rel = PurePosixPath(rel.as_posix())
-        return None if ".." in rel.parts or not rel.parts else str(rel)
+        root = self.root.resolve()
+        candidates = [(p, True)] if p.is_absolute() else [(Path.cwd() / p, False), (self.root / p, True)]
+        for candidate, accept_missing in candidates:
+            try:
+                rel = candidate.resolve().relative_to(root)
+            except (ValueError, OSError):
+                continue
+            if rel.parts and (accept_missing or candidate.exists()):
+                return rel.as_posix()
+        return None
 
 
 @dataclass
