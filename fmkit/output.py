@@ -1,5 +1,5 @@
 """Where output goes: data on stdout (rich for people, JSON lines with --json), everything
-else (progress, notices, errors) on stderr; and file writes that are atomic and never clobber.
+else (progress, notices, errors) on stderr. Files are written by fmkit/io (atomic, never clobbering).
 
 rich already honours NO_COLOR, and drops colour and live progress when the stream is not a
 terminal, so scripts get plain text and no control codes.
@@ -90,56 +90,14 @@ def progress_bar(description: str, total: float | None, quiet: bool = False,
         yield lambda n=1: progress.advance(task, n)
 
 
-# --- files ------------------------------------------------------------------------------------
+# --- text for messages and file names ----------------------------------------------------
 
 
-def check_writable(path: Path, force: bool = False) -> Path:
-    """Fail before any work is done if `path` cannot be written (or exists without --force)."""
-    path = Path(path).expanduser()
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"output path {path} is a folder", "give a file name")
-    if not parent.is_dir():
-        raise OutputError(f"output folder {parent} does not exist", "create it first, or choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to folder {parent} (permission denied)", "choose another path")
-    if path.exists() and not force:
-        raise OutputError(f"{path} already exists", "pass --force to overwrite it, or choose another name")
-    return path
+def escape(text: str) -> str:
+    """User-supplied text (a file name, a prompt) made safe to print through rich markup."""
+    from rich.markup import escape as rich_escape
 
-
-def atomic_write(path: Path, write: Callable[[Path], None] | bytes | str, force: bool = False) -> Path:
-    """Write via a temporary file in the same folder, then rename: readers never see half a file,
-    and an interrupted write (Ctrl-C, crash) leaves the old file, or nothing, behind."""
-    path = check_writable(path, force)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        if isinstance(write, bytes):
-            tmp.write_bytes(write)
-        elif isinstance(write, str):
-            tmp.write_text(write, encoding="utf-8")
-        else:
-            write(tmp)
-        if not force and path.exists():
-            raise OutputError(f"{path} appeared while writing", "pass --force to overwrite it")
-        os.replace(tmp, path)
-    except OSError as e:  # permission, read-only or full disk, a folder that refuses new files (/proc)
-        raise OutputError(f"cannot write {path}: {e.strerror or e}", "choose another path") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
-
-
-def unique_path(path: Path) -> Path:
-    """`path` if free, else the first free `stem-2.ext`, `stem-3.ext`, ... (never clobbers)."""
-    path = Path(path)
-    if not path.exists():
-        return path
-    n = 2
-    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
-        n += 1
-    return candidate
+    return rich_escape(text)
 
 
 def preview(text: str, n: int = 30) -> str:

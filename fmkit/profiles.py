@@ -11,6 +11,7 @@ Names are looked up in $FMKIT_HOME/profiles/ first, then in the built-in configs
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Iterable, Mapping
 from fmkit import hardware
 from fmkit.environment import fmkit_home
 from fmkit.errors import ProfileError
-from fmkit.settings import SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
+from fmkit.settings import Agent, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
 
 try:
     import tomllib
@@ -63,6 +64,7 @@ class Settings:
     generate: Generate
     diffuse: Diffuse
     detect: Detect
+    agent: Agent = field(default_factory=Agent)
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def value(self, dotted: str) -> Any:
@@ -121,7 +123,9 @@ def check_value(dotted: str, value: Any, source: str) -> Any:
         raise ProfileError(f"{dotted} = {value!r} ({source}): expected {kind.__name__}",
                            f"for example {dotted} = {_toml_repr(default)}")
     problem = None
-    if meta["choices"] and value not in meta["choices"]:
+    if kind is float and not math.isfinite(value):
+        problem = "a finite number (not nan or inf)"
+    elif meta["choices"] and value not in meta["choices"]:
         problem = "one of " + ", ".join(map(str, meta["choices"]))
     elif meta["min"] is not None and value < meta["min"]:
         problem = f">= {meta['min']}"
@@ -232,10 +236,13 @@ def choose_profile(requested: str | None, env: Mapping[str, str]) -> tuple[str, 
     return hardware.auto_profile()
 
 
-def load_settings(profile: str | None = None, sets: Iterable[str] = (),
+def load_settings(profile: str | None = None, sets: Iterable[str] | Mapping[str, Any] = (),
                   options: Mapping[str, Any] | None = None,
-                  env: Mapping[str, str] | None = None) -> Settings:
-    """Resolve and validate the settings for one run (see the module docstring for precedence)."""
+                  env: Mapping[str, str] | None = None, option_source: str = "command option") -> Settings:
+    """Resolve and validate the settings for one run (see the module docstring for precedence).
+
+    `sets` is `--set` text ("generate.top_k=40", read as TOML) or, from Python, a mapping
+    ({"generate.top_k": 40}); `options` are explicit options or keyword arguments (None = not given)."""
     env = os.environ if env is None else env
     name, reason = choose_profile(profile, env)
     path = find_profile(name)
@@ -251,12 +258,22 @@ def load_settings(profile: str | None = None, sets: Iterable[str] = (),
             put(dotted, value, label)
     for dotted, value, source in _env_settings(env):
         put(dotted, value, source)
-    for text in sets:
-        dotted, value = parse_assignment(text)
-        put(dotted, value, f"--set {dotted}")
+    if isinstance(sets, Mapping):
+        for dotted, value in sets.items():
+            if "." not in str(dotted):
+                raise ProfileError(f"set= expects 'section.key' names, got '{dotted}'",
+                                   "for example set={'generate.max_new_tokens': 40}")
+            put(str(dotted), value, f"set={dotted}")
+    else:
+        for text in sets:
+            dotted, value = parse_assignment(text)
+            put(dotted, value, f"--set {dotted}")
     for dotted, value in (options or {}).items():
         if value is not None:
-            put(dotted, value, "command option")
+            name = dotted.partition(".")[2]
+            flag = OPTION_FLAGS.get(name, f"--{name.replace('_', '-')}")
+            label = flag if option_source == "command option" else f"{name}= argument"
+            put(dotted, value, label if not dotted.endswith((".model", "runtime.device")) else option_source)
 
     sections = {s: cls(**{k[len(s) + 1:]: v for k, v in values.items() if k.startswith(s + ".")})
                 for s, cls in SECTIONS.items()}

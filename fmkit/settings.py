@@ -23,7 +23,7 @@ class Runtime:
     device: str = key("auto", "auto | cpu | cuda | cuda:N | mps; auto picks cuda, then mps, then cpu")
     dtype: str = key("auto", "weights dtype: auto | float32 | bfloat16 | float16; auto = float16 on cuda, float32 elsewhere",
                      choices=("auto", "float32", "bfloat16", "float16"))
-    threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0)
+    threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0, max=256)
 
 
 @dataclass(frozen=True)
@@ -31,36 +31,40 @@ class Bert:
     model: str = key("bert-base-uncased", "alias, hub id or folder of a BERT-family model")
     attention_max_tokens: int = key(64, "longest input `fmkit attention` shows; longer input is truncated with a notice", min=2)
     theme: str = key("light", "colours of attention heatmaps and the HTML viewer: light | dark", choices=("light", "dark"))
-    tokenize_batch_size: int = key(1000, "lines `fmkit tokenize -` encodes at once (memory stays bounded)", min=1)
+    tokenize_batch_size: int = key(1000, "lines `fmkit tokenize -` encodes at once (memory stays bounded)", min=1,
+                                   max=100_000)
+    positional_length: int = key(50, "positions `fmkit positional` shows", min=1, max=100_000)
+    positional_dim: int = key(128, "width of the sinusoidal encoding `fmkit positional` draws (even)", min=2, max=8192)
 
 
 @dataclass(frozen=True)
 class Generate:
     model: str = key("gpt2", "alias, hub id or folder of a causal language model")
-    max_new_tokens: int = key(50, "tokens to generate per prompt (capped, with a notice, at the model's context)", min=1)
+    max_new_tokens: int = key(50, "tokens to generate per prompt (capped, with a notice, at the model's context)", min=1, max=100_000)
     do_sample: bool = key(True, "sample (true) or greedy decoding (false)")
     temperature: float = key(1.0, "sampling temperature, > 0 when sampling (ignored by greedy decoding)", min=0)
     top_k: int = key(50, "sample from the k most likely tokens; 0 = no limit", min=0)
     top_p: float = key(1.0, "nucleus sampling mass, in (0, 1]; 1 = off", above=0, max=1)
     repetition_penalty: float = key(1.0, "> 1 discourages repeats; 1 = off", above=0)
-    num_return_sequences: int = key(1, "sequences per prompt (needs sampling when > 1)", min=1)
-    batch_size: int = key(8, "prompts generated together (left-padded)", min=1)
+    num_return_sequences: int = key(1, "sequences per prompt (needs sampling when > 1)", min=1, max=64)
+    batch_size: int = key(8, "prompts generated together (left-padded)", min=1, max=1024)
     weights: str = key("auto", "how weights are held: auto = runtime.dtype | float32 | bfloat16 | "
                        "int8 = dynamic int8 quantisation of the Linear layers (CPU only, lossy, fastest)",
                        choices=("auto", "float32", "bfloat16", "int8"))
     int8_lm_head: bool = key(True, "with weights = int8, quantise the output layer too (faster, a little less exact)")
     threads: int = key(0, "CPU threads while generating; 0 = runtime.threads. Decoding is memory-bound: 1 thread "
-                          "reads weights almost as fast as 2 and never waits for a busy core", min=0)
+                          "reads weights almost as fast as 2 and never waits for a busy core", min=0, max=256)
 
 
 @dataclass(frozen=True)
 class Diffuse:
     model: str = key("sd-turbo", "alias, hub id or folder of a Stable Diffusion pipeline")
-    steps: int = key(4, "denoising steps", min=1)
+    steps: int = key(4, "denoising steps", min=1, max=1000)
     guidance: float = key(0.0, "classifier-free guidance scale; 0 or 1 = off", min=0)
-    height: int = key(512, "image height in pixels, a multiple of 8", min=8)
-    width: int = key(512, "image width in pixels, a multiple of 8", min=8)
-    max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64)
+    height: int = key(512, "image height in pixels, a multiple of 8", min=8, max=8192)
+    width: int = key(512, "image width in pixels, a multiple of 8", min=8, max=8192)
+    num_images: int = key(1, "images per prompt (seeds SEED, SEED+1, ...)", min=1, max=64)
+    max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64, max=8192 * 8192)
     scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
     safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
     # Memory savers: each maps onto one diffusers call in fmkit/diffuse/memory.py.
@@ -86,12 +90,27 @@ class Diffuse:
 @dataclass(frozen=True)
 class Detect:
     model: str = key("yolo11n", "alias, weights file (.pt) or model yaml (random weights)")
-    imgsz: int = key(640, "inference image size in pixels, a multiple of 32", min=32)
+    imgsz: int = key(640, "inference image size in pixels, a multiple of 32", min=32, max=8192)
     conf: float = key(0.25, "minimum confidence, in [0, 1]", min=0, max=1)
     iou: float = key(0.7, "NMS IoU threshold, in [0, 1]", min=0, max=1)
-    max_det: int = key(300, "most detections per image", min=1)
-    batch_size: int = key(8, "images per inference batch", min=1)
+    max_det: int = key(300, "most detections per image", min=1, max=100_000)
+    batch_size: int = key(8, "images per inference batch", min=1, max=1024)
     half: bool = key(False, "float16 inference (CUDA only; ignored elsewhere)")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """describe, imagine --verify and agent: the detector is detect.model, the image generator
+    diffuse.model; this section names the chat model and the loops' own limits."""
+
+    model: str = key("smollm2", "alias, hub id or folder of the chat model (a bigger one, e.g. a Qwen2.5 Instruct "
+                                "hub id, reads Korean far better)")
+    attempts: int = key(3, "imagine --verify: images drawn at most before giving up (new seed each)", min=1, max=100)
+    describe_max_tokens: int = key(40, "describe: tokens the chat model may write for a caption (story: 3x)",
+                                   min=1, max=4096)
+    answer_max_tokens: int = key(60, "agent: tokens of its closing one-paragraph answer", min=1, max=4096)
+    vocabulary: bool = key(True, "agent: add the bilingual verb/object vocabulary to the chat model's tool scores")
+    calibrate: bool = key(True, "agent: subtract each tool name's prior (its score for an empty request)")
 
 
 SECTIONS: dict[str, type] = {
@@ -100,9 +119,13 @@ SECTIONS: dict[str, type] = {
     "generate": Generate,
     "diffuse": Diffuse,
     "detect": Detect,
+    "agent": Agent,
 }
 
 TOP_LEVEL_KEYS = ("extends", "description")
+
+# Command-line flags whose names differ from the key they set (messages name the flag the user typed).
+OPTION_FLAGS = {"positional_length": "--length", "positional_dim": "--dim", "do_sample": "--greedy"}
 
 
 def section_keys(section: str) -> dict[str, Any]:

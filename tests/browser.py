@@ -1,7 +1,7 @@
 """Playwright driving Debian's chromium, for page tests: one browser per test module, one fresh
 context per test, every request that is not file:// or our own http://127.0.0.1 server aborted
 (and recorded, so a test can assert the page asked for nothing else), screenshots kept as
-artefacts under $FMKIT_ARTIFACTS (else the pytest temp folder) for a person to look at.
+artefacts under $TEST_ARTIFACTS_DIR (else the pytest temp folder) for a person to look at.
 
 Use: `from browser import browser, page, serve, shot` in a test module (pytest fixtures and
 helpers), and mark the module with `pytestmark = BROWSER_MARKS`.
@@ -64,7 +64,7 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
-    folder = Path(os.environ["FMKIT_ARTIFACTS"]) if os.environ.get("FMKIT_ARTIFACTS") else tmp_path_factory.mktemp("screenshots")
+    folder = Path(os.environ["TEST_ARTIFACTS_DIR"]) if os.environ.get("TEST_ARTIFACTS_DIR") else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

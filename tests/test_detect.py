@@ -149,18 +149,18 @@ def test_recursive_glob_and_stdin(run, tmp_path):
 
 def test_run_streams_sources_lazily(tiny_yolo):
     """A long source list is pulled a couple of batches ahead of the results, never all at once."""
-    from fmkit.commands.common import start
+    from fmkit.api import Session
     from fmkit.detect import detector as detect
     from fmkit.io.sources import Source
 
-    settings = start("detect", None, [f"detect.model=\"{tiny_yolo}\"", "detect.imgsz=160", "detect.batch_size=2"])
+    settings = Session(set={"detect.model": str(tiny_yolo), "detect.imgsz": 160, "detect.batch_size": 2}).settings
     detector = detect.Detector(settings)
     pulled = []
 
     def sources():
         for i in range(1000):
             pulled.append(i)
-            yield Source(f"bus{i}", BUS, "bus.jpg")
+            yield Source(f"bus{i}", str(BUS), "bus.jpg")
 
     results = detect.run(detector, sources())
     first = [next(results) for _ in range(3)]
@@ -185,7 +185,9 @@ def test_output_folder_annotated_json_txt_coco(run, tmp_path):
         assert annotated.size == original.size
         assert annotated.tobytes() != original.tobytes()  # boxes drawn
     saved = json.loads((out / "bus.jpg.json").read_text())
-    assert saved == lines[0] and saved["outputs"]["image"] == str(out / "bus.jpg")
+    assert {k: saved[k] for k in lines[0]} == lines[0] and saved["outputs"]["image"] == str(out / "bus.jpg")
+    # ... plus what makes it reusable: the source's identity, the model and parameters, the layout version
+    assert saved["schema"] == 1 and saved["identity"]["source"] == str(BUS) and saved["run"]["imgsz"] == 320
     txt = (out / "labels" / "zidane.txt").read_text().splitlines()
     assert len(txt) == len(lines[1]["detections"])
     first = txt[0].split()
@@ -210,8 +212,11 @@ def test_never_clobbers_other_files(run, tmp_path):
     assert (out / "bus.jpg").read_bytes() == b"someone else's file"
     assert [Path(o["outputs"]["image"]).name for o in lines] == ["bus-2.jpg", "same.jpg", "same-2.jpg"]
     r, _ = run(BUS, "-o", out, "--coco")
-    r2, _ = run(BUS, "-o", out, "--coco")
-    assert r.exit_code == 0 and r2.exit_code == 2 and "coco.json already exists" in r2.stderr
+    r2, _ = run(BUS, "-o", out, "--coco")  # a taken name gets a numbered one, coco.json too
+    assert r.exit_code == 0 and r2.exit_code == 0, r2.stderr
+    assert [json.loads((out / n).read_text())["images"][0]["file_name"] for n in ("coco.json", "coco-2.json")] \
+        == ["bus-2.jpg", "bus-2.jpg"]  # the skipped image (its result was already there) is in the run's COCO file
+    assert (out / "bus.jpg").read_bytes() == b"someone else's file"
 
 
 def test_output_path_that_is_a_file_is_a_usage_error_before_any_model_loads(cli, tmp_path):
@@ -277,16 +282,16 @@ def test_unreadable_file(run, tmp_path):
 
 def test_unreadable_file_message_even_as_root(run, tmp_path, monkeypatch):
     """Root reads chmod-000 files, so the permission error is raised where the file is opened."""
-    from fmkit.io import sources as detect_sources
+    from fmkit.io import images
 
-    real_open = detect_sources._pil_open()
+    real_open = images._pil_open()
 
-    def guarded_open(path, *args, **kwargs):
-        if Path(path).name == "locked.jpg":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)
+    def guarded_open(f, *args, **kwargs):
+        if Path(getattr(f, "name", "")).name == "locked.jpg":
+            raise PermissionError(13, "Permission denied", str(f.name))
+        return real_open(f, *args, **kwargs)
 
-    monkeypatch.setattr(detect_sources, "_pil_open", lambda: guarded_open)
+    monkeypatch.setattr(images, "_pil_open", lambda: guarded_open)
     shutil.copy(BUS, tmp_path / "locked.jpg")
     r, lines = run(tmp_path / "locked.jpg", ZIDANE)
     assert r.exit_code == 1

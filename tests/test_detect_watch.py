@@ -21,7 +21,7 @@ def test_watcher_waits_for_complete_files_and_hands_each_out_once(tmp_path):
 
     folder = tmp_path / "uploads"
     folder.mkdir()
-    watcher = FolderWatcher(folder, settle=0.3, already_done=lambda name: name == "old.jpg")
+    watcher = FolderWatcher(folder, settle=0.3, already_done=lambda source: source.name == "old.jpg")
     (folder / "old.jpg").write_bytes(BUS.read_bytes())  # has a result from an earlier run
     (folder / "a.jpg").write_bytes(BUS.read_bytes())
     (folder / "b.jpg.part").write_bytes(b"still downloading")
@@ -108,7 +108,7 @@ def test_ctrl_c_stops_the_watcher_cleanly(tiny_yolo, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert [json.loads(line)["width"] for line in out.splitlines()] == [810]
-    assert "stopped watching" in err and "Traceback" not in err
+    assert proc.returncode == 130, err  # the contract's code for Ctrl-C, like every other command
+    assert [json.loads(line)["width"] for line in out.splitlines()] == [810]  # on disk = reported
+    assert "interrupted" in err and "1 images" in err and "Traceback" not in err
     assert sorted(p.name for p in results.iterdir()) == ["bus.jpg", "bus.jpg.json"]  # no temp files left

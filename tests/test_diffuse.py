@@ -54,7 +54,7 @@ def pngs(folder: Path) -> list[str]:
 
 
 def test_png_carries_its_parameters_and_json_has_the_contract_keys(draw):
-    r = draw("a red cat", "--seed", "5", "-n", "blurry", "-g", "7.5", "-o", "cat.png", "--json")
+    r = draw("a red cat", "--seed", "5", "--negative-prompt", "blurry", "-g", "7.5", "-o", "cat.png", "--json")
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -281,9 +281,11 @@ BAD = {
     "height not multiple of 8": (["x", "--height", "30"], "--height 30 is not a positive multiple of 8"),
     "width not multiple of 8": (["x", "--width", "33"], "--width 33 is not a positive multiple of 8"),
     "over profile limit": (["x", "--height", "1024", "--width", "1024"], "over this profile's limit of 262144"),
-    "steps < 1": (["x", "--steps", "0"], "need at least 1 denoising step"),
-    "guidance < 0": (["x", "--guidance", "-1"], "--guidance -1.0 is negative"),
-    "num-images < 1": (["x", "--num-images", "0"], "--num-images 0: need at least 1"),
+    "steps < 1": (["x", "--steps", "0"], "diffuse.steps = 0 (--steps): must be >= 1"),
+    "guidance < 0": (["x", "--guidance", "-1"], "diffuse.guidance = -1.0 (--guidance): must be >= 0"),
+    "num-images < 1": (["x", "--num-images", "0"], "diffuse.num_images = 0 (--num-images): must be >= 1"),
+    "guidance inf": (["x", "--guidance", "inf"], "must be a finite number"),
+    "num-images huge": (["x", "-n", "100000"], "must be <= 64"),
     "unwritable folder": (["x", "-o", "no/such/dir/x.png"], "does not exist"),
     "not a png": (["x", "-o", "x.jpg"], "must end in .png"),
     "unknown scheduler": (["x", "--scheduler", "eular"], "unknown scheduler 'eular'"),

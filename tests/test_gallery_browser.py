@@ -3,7 +3,7 @@ chips, the confidence slider, hover details, sorting, the large view, text-only 
 hostile data (with a control that proves the payload would run), the Korean page, file:// and
 http://127.0.0.1 with live updates, and the first render of 10,000 results.
 
-Screenshots land in $FMKIT_ARTIFACTS (else the pytest temp folder); the test prints where.
+Screenshots land in $TEST_ARTIFACTS_DIR (else the pytest temp folder); the test prints where.
 """
 
 from __future__ import annotations

@@ -7,16 +7,17 @@ import os
 import pytest
 
 from fmkit import output
+from fmkit.io import local
 from fmkit.errors import OutputError
 
 
 def test_atomic_write_creates_and_refuses_to_clobber(tmp_path):
     target = tmp_path / "a.txt"
-    output.atomic_write(target, "one")
+    local.atomic_write(target, "one")
     with pytest.raises(OutputError, match="already exists"):
-        output.atomic_write(target, "two")
+        local.atomic_write(target, "two")
     assert target.read_text() == "one"
-    output.atomic_write(target, b"three", force=True)
+    local.atomic_write(target, b"three", force=True)
     assert target.read_text() == "three"
 
 
@@ -28,16 +29,16 @@ def test_failed_write_leaves_no_partial_file(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        output.atomic_write(target, boom)
+        local.atomic_write(target, boom)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_folder_and_folder_target_are_usage_errors(tmp_path):
     with pytest.raises(OutputError, match="does not exist") as e:
-        output.check_writable(tmp_path / "nope" / "x.png")
+        local.check_writable(tmp_path / "nope" / "x.png")
     assert e.value.exit_code == 2
     with pytest.raises(OutputError, match="is a folder"):
-        output.check_writable(tmp_path)
+        local.check_writable(tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
@@ -47,7 +48,7 @@ def test_read_only_folder_is_refused(tmp_path):
     ro.chmod(0o500)
     try:
         with pytest.raises(OutputError, match="permission denied"):
-            output.check_writable(ro / "x.png")
+            local.check_writable(ro / "x.png")
     finally:
         ro.chmod(0o700)
 
@@ -55,17 +56,17 @@ def test_read_only_folder_is_refused(tmp_path):
 def test_unwritable_folder_is_refused_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(OutputError, match="permission denied") as e:
-        output.check_writable(tmp_path / "x.png")
+        local.check_writable(tmp_path / "x.png")
     assert e.value.exit_code == 2
 
 
 def test_unique_path_numbers_instead_of_clobbering(tmp_path):
     p = tmp_path / "cat.png"
-    assert output.unique_path(p) == p
+    assert local.unique_path(p) == p
     p.write_text("x")
-    assert output.unique_path(p).name == "cat-2.png"
+    assert local.unique_path(p).name == "cat-2.png"
     (tmp_path / "cat-2.png").write_text("x")
-    assert output.unique_path(p).name == "cat-3.png"
+    assert local.unique_path(p).name == "cat-3.png"
 
 
 def test_slug_is_file_name_safe():

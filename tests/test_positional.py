@@ -92,15 +92,16 @@ def test_sinusoidal_does_not_import_torch():
 
 @pytest.mark.parametrize("args, code, words", [
     (["--dim", "7"], 2, "positive even number"),
-    (["--dim", "0"], 2, "positive even number"),
-    (["--dim", "-4"], 2, "positive even number"),
-    (["--length", "0"], 2, "at least 1"),
+    (["--dim", "0"], 2, "bert.positional_dim = 0 (--dim): must be >= 2"),
+    (["--dim", "-4"], 2, "must be >= 2"),
+    (["--length", "0"], 2, "bert.positional_length = 0 (--length): must be >= 1"),
+    (["--length", "10000000"], 2, "must be <= 100000"),
     (["--dims", "4,x"], 2, "not a list of numbers"),
     (["--dims", "128"], 2, "dimensions 0-127"),
     (["-o", "{tmp}/missing/pe.png"], 2, "does not exist"),
     (["-o", "{tmp}/pe.jpg"], 2, "writes .png"),
     (["--model", "{bert}", "--length", "65"], 2, "64 learned positions"),
-    (["--model", "{bert}", "--length", "0"], 2, "at least 1"),
+    (["--model", "{bert}", "--length", "0"], 2, "must be >= 1"),
     (["--model", "./no/such/bert"], 1, "does not exist"),
     (["--model", "no-such-org/no-such-bert"], 1, "not on this machine"),
 ])

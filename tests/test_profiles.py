@@ -49,7 +49,7 @@ def test_precedence_default_profile_env_set_option():
                       options={"generate.top_k": None, "generate.temperature": 0.5})
     assert s.generate.max_new_tokens == 22 and s.sources["generate.max_new_tokens"] == "--set generate.max_new_tokens"
     assert s.generate.top_k == 7 and s.sources["generate.top_k"] == "env FMKIT_GENERATE_TOP_K"
-    assert s.generate.temperature == 0.5 and s.sources["generate.temperature"] == "command option"
+    assert s.generate.temperature == 0.5 and s.sources["generate.temperature"] == "--temperature"
     s2 = load_settings("laptop", sets=["generate.top_k=3"], env=env, options={"generate.top_k": 1})
     assert s2.generate.top_k == 1
 

@@ -94,7 +94,7 @@ def test_fast_json_is_byte_identical_to_json_dumps(tiny_bert):
         for special in (True, False):
             for batch in tokenize_batches(tok, texts, pair, special, batch_size=2):
                 want = "".join(json.dumps(item.to_dict(), ensure_ascii=False) + "\n" for item in batch.items())
-                assert json_lines(tok, batch) == want
+                assert json_lines(batch) == want
 
 
 def test_stdin_streams_in_batches_in_order(cli, tiny_bert):

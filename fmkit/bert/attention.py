@@ -46,6 +46,9 @@ def load_bert(name: str, device_setting: str = "auto", dtype_setting: str = "aut
     def build(path):
         from transformers import AutoModel, AutoTokenizer
 
+        from fmkit.model_files import check_model_folder
+
+        check_model_folder(path, "model folder", weights=True)  # JSON parses, weights whole: else one line
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(path))
             model = AutoModel.from_pretrained(str(path), attn_implementation="eager", dtype=dtype)
@@ -75,6 +78,7 @@ class AttentionResult:
     total_tokens: int  # tokens before truncation
     max_tokens: int
     notes: list[str] = field(default_factory=list)
+    theme: str = "light"  # the profile's bert.theme, for show() and save()
 
     @property
     def layers(self) -> int:
@@ -118,6 +122,34 @@ class AttentionResult:
         for layer in layers:
             for head in heads:
                 yield self.head_dict(layer, head)
+
+    def to_dict(self) -> dict:
+        """What `fmkit attention -o FILE --json` prints (without the path); per-head data: head_dict()."""
+        return self.summary()
+
+    # --- showing and saving (drawing lives in fmkit/render) --------------------------------
+
+    def show(self, layer: int | None = None, head: int | None = None, theme: str | None = None) -> None:
+        """The offline viewer, inline in a notebook, opened on (layer, head)."""
+        from IPython.display import HTML, display
+
+        from fmkit.render.notebook import attention_iframe
+
+        display(HTML(attention_iframe(self, layer, head, theme)))
+
+    def _repr_html_(self) -> str:
+        from fmkit.render.notebook import attention_iframe
+
+        return attention_iframe(self)
+
+    def save(self, path: str, layer: int | None = None, head: int | None = None, *, format: str = "auto",
+             all_layers: bool = False, theme: str | None = None, force: bool = False) -> str:
+        """Write the viewer (.html), a heatmap (.png: one head with `head`, a layer's heads, or
+        `all_layers`), or a bertviz page (format="bertviz"/"bertviz-model"). Returns the format."""
+        from fmkit.render.attention_files import save
+
+        return save(self, path, layer, head, format=format, all_layers=all_layers, theme=theme or self.theme,
+                    force=force)
 
 
 def check_limit(max_tokens: int, bert: BertModel) -> int:

@@ -26,6 +26,7 @@ class PositionalResult:
     model: str | None = None
     dims: list[int] = field(default_factory=list)  # dimensions to draw as curves
     notes: list[str] = field(default_factory=list)
+    theme: str = "light"
 
     @property
     def length(self) -> int:
@@ -48,6 +49,23 @@ class PositionalResult:
     def to_dict(self, digits: int = 6) -> dict:
         return {"kind": self.kind, "model": self.model, "length": self.length, "dim": self.dim, "dims": self.dims,
                 "notes": self.notes, "matrix": self.matrix.astype("float64").round(digits).tolist()}
+
+    def save(self, path: str, theme: str | None = None, force: bool = False) -> str:
+        """Write the heatmap (and the --dims curves) as a PNG, atomically."""
+        from fmkit.errors import BadInput
+        from fmkit.io.local import atomic_write, check_writable
+        from fmkit.render.positional_png import figure, save_png
+
+        if not str(path).lower().endswith(".png"):
+            raise BadInput(f"cannot write '{path}': positional encodings are saved as .png", "use FILE.png, or --json")
+        check_writable(path, force)
+        fig = figure(self, theme or self.theme)
+        return str(atomic_write(path, lambda tmp: save_png(fig, tmp), force))
+
+    def _repr_png_(self) -> bytes:
+        from fmkit.render.notebook import positional_png
+
+        return positional_png(self)
 
 
 def check_size(length: int, dim: int) -> None:

@@ -66,6 +66,9 @@ def build_tokenizer(folder: Path, label: str) -> TextTokenizer:
     if folder.is_file():
         raise ModelUnavailable(f"'{label}' is a file; a tokenizer needs a model folder",
                                "give the folder that holds tokenizer.json or vocab.txt")
+    from fmkit.model_files import check_model_folder
+
+    check_model_folder(folder, "model folder", json_only=True)  # a broken JSON file: one line naming it
     if (folder / "tokenizer.json").is_file():
         from tokenizers import Tokenizer
 
@@ -111,7 +114,7 @@ def load_tokenizer(model: str) -> TextTokenizer:
 
 
 @dataclass
-class Tokenized:
+class TokenizeResult:
     """One input as the model sees it. offsets are (start, end) character spans in `text`
     (or in `pair`, for tokens whose segment is 1); special tokens have (0, 0)."""
 
@@ -152,6 +155,11 @@ class Tokenized:
             d["segments"] = self.segments
         return d
 
+    def _repr_html_(self) -> str:
+        from fmkit.render.notebook import tokens_html
+
+        return tokens_html(self)
+
 
 @dataclass
 class TokenBatch:
@@ -162,11 +170,16 @@ class TokenBatch:
     encodings: list[Any]
     pair: str | None
     model: str
+    tokenizer: Any = field(default=None, repr=False)  # the TextTokenizer that made it (JSON fast path)
 
-    def items(self) -> list[Tokenized]:
+    @property
+    def max_length(self) -> int | None:
+        return self.tokenizer.max_length if self.tokenizer else None
+
+    def items(self) -> list[TokenizeResult]:
         out = []
         for text, enc in zip(self.texts, self.encodings):
-            out.append(Tokenized(
+            out.append(TokenizeResult(
                 text=text, model=self.model, tokens=enc.tokens, ids=enc.ids, offsets=enc.offsets,
                 special=[m == 1 for m in enc.special_tokens_mask], truncated=bool(enc.overflowing),
                 pair=self.pair, segments=enc.type_ids if self.pair is not None else None, word_ids=enc.word_ids))
@@ -185,7 +198,7 @@ def _check_utf8(text: str) -> None:
         raise BadInput("the input is not UTF-8 text", "convert it first, e.g. iconv -t UTF-8") from None
 
 
-def tokenize(tok: TextTokenizer, text: str, pair: str | None = None, special: bool = True) -> Tokenized:
+def tokenize(tok: TextTokenizer, text: str, pair: str | None = None, special: bool = True) -> TokenizeResult:
     """One text (and optional second segment) -> its tokens."""
     return next(tokenize_batches(tok, [text], pair, special)).items()[0]
 
@@ -217,4 +230,4 @@ def tokenize_batches(tok: TextTokenizer, texts: Iterable[str], pair: str | None 
             current, encodings = chunk, pending.result()
             chunk = list(islice(texts, batch_size))
             pending = pool.submit(encode, chunk) if chunk else None
-            yield TokenBatch(current, encodings, pair, tok.label)
+            yield TokenBatch(current, encodings, pair, tok.label, tok)

@@ -3,7 +3,7 @@
 Why a separate fast path: at 100k lines, building Python token lists and calling json.dumps on
 a dict per line costs twice as much as the tokenization itself. Token strings are looked up in
 a table of pre-encoded JSON strings by id instead of being copied out of Rust one by one. The
-result is byte-for-byte what `json.dumps(Tokenized.to_dict(), ensure_ascii=False)` gives
+result is byte-for-byte what `json.dumps(TokenizeResult.to_dict(), ensure_ascii=False)` gives
 (tests/test_tokenize.py checks this), so the slow and fast paths cannot drift apart.
 """
 
@@ -28,13 +28,13 @@ def _token_table(tok: TextTokenizer) -> list[str]:
     return table
 
 
-def json_lines(tok: TextTokenizer, batch: TokenBatch) -> str:
+def json_lines(batch: TokenBatch) -> str:
     """The whole batch as JSON lines (one object per input, newline-terminated).
 
     Lists of ints print the same in Python and JSON ("[1, 2]"), so `str()` (C speed) does the
     ids; offsets are tuples, "(0, 1)" -> "[0, 1]"; the special-token mask holds only 0 and 1.
     """
-    table = _token_table(tok)
+    table = _token_table(batch.tokenizer)
     model = _STR(batch.model)
     pair = f', "pair": {_STR(batch.pair)}, "segments": ' if batch.pair is not None else None
     out = []

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
-from typing import Annotated, Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
 
 import typer
 
-from fmkit import environment, output
+from fmkit import output
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure
-from fmkit.profiles import Settings, load_settings
+from fmkit.io.lines import read_lines
 
 # --- options every model command takes (CLI contract, DESIGN.md section 2) ---
 ProfileOpt = Annotated[Optional[str], typer.Option(
@@ -36,30 +37,21 @@ ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existin
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same result.")]
 
 
-def start(section: str, profile: str | None, sets: list[str] | None, offline: bool = False,
-          model: str | None = None, device: str | None = None,
-          options: Mapping[str, Any] | None = None) -> Settings:
-    """Prepare the environment (before any heavy import) and resolve this run's settings.
+def session(profile: str | None, sets: list[str] | None, offline: bool = False, device: str | None = None,
+            quiet: bool = False):
+    """The Session a command runs on: notes go to stderr (hidden by --quiet), options are labelled
+    'command option' in `fmkit profiles`-style messages."""
+    from fmkit.api import Session
 
-    `options` holds the command's explicit options as {"key": value} within `section`;
-    None values mean "not given" and leave the profile's value alone.
-    """
-    environment.prepare(offline=offline)
-    explicit = {f"{section}.{k}": v for k, v in (options or {}).items()}
-    explicit[f"{section}.model"] = model
-    explicit["runtime.device"] = device
-    return load_settings(profile, sets or (), explicit)
+    return Session(profile, offline=offline, set=sets or (), device=device,
+                   notify=lambda message: output.notice(message, quiet), option_source="command option")
 
 
 def iter_texts(texts: Iterable[str], what: str = "text") -> Iterator[str]:
-    """Arguments, with '-' meaning one text per line of stdin, read lazily (a 100k-line file
-    is never held in memory). Empty arguments are rejected; empty stdin lines are skipped."""
+    """Arguments, with '-' meaning one text per line of stdin. Empty arguments are rejected."""
     for text in texts:
         if text == "-":
-            for line in sys.stdin:
-                line = line.rstrip("\r\n")
-                if line.strip():
-                    yield line
+            yield from read_lines()
         elif not text.strip():
             raise BadInput(f"the {what} is empty", f"give a non-empty {what}, or '-' to read lines from stdin")
         else:
@@ -78,19 +70,28 @@ def fmkit_command(fn: Callable) -> Callable:
             output.print_error(e)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            if sys.stdout.isatty():  # end a half-written line on a terminal; never add lines to a pipe
+                sys.stdout.write("\n")
+                sys.stdout.flush()
             output.stderr_console().print("[yellow]interrupted[/yellow]")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             # The reader went away (`fmkit ... | head`): stop quietly, like other Unix tools.
             _silence_stdout()
             raise typer.Exit(141) from None
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+                raise
+            # Files are written by fmkit/io, which reports its own errors: this is stdout (> /dev/full).
+            _silence_stdout()
+            output.print_error(RuntimeFailure(f"cannot write to stdout: {e.strerror}", "write the output elsewhere"))
+            raise typer.Exit(1) from None
         except MemoryError:
             output.print_error(RuntimeFailure("out of memory", "try a smaller size or batch, or --profile laptop"))
             raise typer.Exit(1) from None
         except RuntimeError as e:
-            if type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower():
+            text = str(e).lower()
+            if type(e).__name__ == "OutOfMemoryError" or "out of memory" in text or "can't allocate memory" in text:
                 output.print_error(RuntimeFailure(f"out of memory: {str(e).splitlines()[0][:160]}",
                                                   "try a smaller size or batch, or --profile laptop"))
                 raise typer.Exit(1) from None
@@ -107,3 +108,4 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+

@@ -10,7 +10,7 @@ import typer
 
 from fmkit import output
 from fmkit.commands.common import (DeviceOpt, JsonOpt, ModelOpt, OfflineOpt, ProfileOpt, QuietOpt, SeedOpt, SetOpt,
-                                   fmkit_command, iter_texts, start)
+                                   fmkit_command, iter_texts, session)
 
 DECODING = "Decoding"
 
@@ -20,7 +20,7 @@ def generate(
     prompts: Annotated[list[str], typer.Argument(metavar="PROMPT...",
                                                  help="Text to continue; '-' reads one prompt per line from stdin.")],
     max_new_tokens: Annotated[Optional[int], typer.Option(
-        "--max-new-tokens", "-n", help="Tokens to generate per prompt (default: the profile's).",
+        "--max-new-tokens", "-n", help="How many tokens to generate per prompt (default: the profile's).",
         rich_help_panel=DECODING)] = None,
     temperature: Annotated[Optional[float], typer.Option(
         help="Sampling temperature, > 0; lower is more conservative.", rich_help_panel=DECODING)] = None,
@@ -49,29 +49,32 @@ def generate(
 
     [dim]fmkit generate "Star Trek" --seed 1[/dim]   ·   [dim]cat prompts.txt | fmkit generate - --json[/dim]
     """
-    settings = start("generate", profile, sets, offline, model, device, options={
-        "max_new_tokens": max_new_tokens, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-        "repetition_penalty": repetition_penalty, "num_return_sequences": num_return_sequences,
-        "do_sample": False if greedy else None})
-
-    from fmkit.generate.decode import Generation, GenerationParams, Notice, Piece, TextGenerator
-
-    params = GenerationParams.from_settings(settings, seed)
-    texts = iter_texts(prompts, "prompt")
-    first = next(texts, None)  # an empty argument fails here, before the model loads
-    if first is None:
-        return
-    generator = TextGenerator(settings)
-    started = time.perf_counter()
+    fk = session(profile, sets, offline, device, quiet)
     live = stream and not json_
+    run = fk.iter_generate(iter_texts(prompts, "prompt"), model=model, seed=seed, greedy=greedy, truncate=truncate,
+                           stream=live, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                           top_p=top_p, repetition_penalty=repetition_penalty,
+                           num_return_sequences=num_return_sequences)
+    several = run.params.num_return_sequences > 1
+    try:
+        _show(run, json_, several, quiet)
+    except KeyboardInterrupt:
+        if live:
+            _write("\n")  # the terminal (or the log) is left on a clean line
+        raise
+
+
+def _show(run, json_: bool, several: bool, quiet: bool) -> None:
+    """Text as it streams (Piece), each finished sequence (Generation), then the summary line."""
+    from fmkit.generate.decode import Generation, Piece
+
+    started = time.perf_counter()
     count = tokens = 0
     showing = None  # (index, sequence) of the text on screen
-    for event in generator.run(_chain(first, texts), params, truncate=truncate, stream=live):
-        if isinstance(event, Notice):
-            output.notice(event.message, quiet)
-        elif isinstance(event, Piece):
+    for event in run:
+        if isinstance(event, Piece):
             if event.first:
-                _write(("\n" if count else "") + _heading(event.index, event.sequence, params) + event.prompt)
+                _write(("\n" if count else "") + _heading(event, several) + event.prompt)
                 showing = (event.index, event.sequence)
             _write(event.text)
         elif isinstance(event, Generation):
@@ -81,24 +84,16 @@ def generate(
             elif showing == (event.index, event.sequence):
                 _write("\n")
             else:
-                _write(("\n" if count > 1 else "") + _heading(event.index, event.sequence, params)
-                       + event.prompt + event.text + "\n")
+                _write(("\n" if count > 1 else "") + _heading(event, several) + event.prompt + event.text + "\n")
     if count:
         rate = tokens / (time.perf_counter() - started)
         output.notice(f"{count} text{'s' if count > 1 else ''}, {tokens} new tokens, {rate:.1f} tokens/s, "
-                      f"{generator.model_name} ({generator.weights}), seed {params.seed}", quiet)
+                      f"{run.model} ({run.weights}), seed {run.seed}", quiet)
 
 
-def _chain(first: str, rest):
-    yield first
-    yield from rest
-
-
-def _heading(index: int, sequence: int, params) -> str:
+def _heading(event, several: bool) -> str:
     """Only when a prompt has several sequences: which one follows."""
-    if params.num_return_sequences > 1:
-        return f"[{index + 1}.{sequence + 1}] "
-    return ""
+    return f"[{event.index + 1}.{event.sequence + 1}] " if several else ""
 
 
 def _write(text: str) -> None:

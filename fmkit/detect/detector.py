@@ -25,7 +25,8 @@ from typing import Any, Iterable, Iterator
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable
 from fmkit.profiles import Settings
-from fmkit.io.sources import ImageError, Source, decode
+from fmkit.io.images import ImageError, decode
+from fmkit.io.sources import Source
 
 
 @dataclass
@@ -44,9 +45,10 @@ class Detection:
 
 
 @dataclass
-class ImageResult:
+class DetectResult:
     """Detections for one source, or the reason it failed. `image` (RGB array) is kept only
-    until the annotated copy is written; it is never serialised."""
+    until the annotated copy is written; it is never serialised. In a notebook it shows itself:
+    the image with its boxes (read again from `uri`) and the table."""
 
     source: str
     model: str
@@ -57,7 +59,10 @@ class ImageResult:
     error: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     name: str = ""
+    uri: str = ""
+    identity: dict | None = field(default=None, repr=False)
     image: Any = field(default=None, repr=False)
+    origin: Any = field(default=None, repr=False)  # the Source it came from
 
     @property
     def ok(self) -> bool:
@@ -73,6 +78,11 @@ class ImageResult:
             d["outputs"] = self.outputs
         return d
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        from fmkit.render.notebook import detect_bundle
+
+        return detect_bundle(self)
+
 
 @dataclass
 class RunSummary:
@@ -84,7 +94,7 @@ class RunSummary:
     counts: Counter = field(default_factory=Counter)
     seconds: float = 0.0  # wall time from the first image in to the last result out
 
-    def add(self, result: ImageResult) -> None:
+    def add(self, result: DetectResult) -> None:
         if result.ok:
             self.images += 1
             self.detections += len(result.detections)
@@ -117,7 +127,7 @@ def _no_analytics() -> None:
 
 def _build(path: Path, source: catalog.ModelSource):
     """Weights file or model yaml -> fused DetectionModel in eval mode (float32, on CPU)."""
-    from ultralytics.nn.tasks import DetectionModel, guess_model_task, load_checkpoint
+    from ultralytics.nn.tasks import DetectionModel, guess_model_task
 
     _no_analytics()
 
@@ -138,9 +148,13 @@ def _build(path: Path, source: catalog.ModelSource):
             if len(found) != 1:
                 raise ModelUnavailable(f"folder {path} holds {len(found)} .pt files", "give the weights file itself")
             path = found[0]
-        try:
-            model, _ = load_checkpoint(str(path), device="cpu", fuse=True)
-        except Exception as e:  # pickles fail in many ways: say which file, not the traceback
+        from fmkit.model_files import load_yolo_weights
+
+        try:  # weights-only unpickling with an allow-list: a .pt that wants to run code is refused
+            model = load_yolo_weights(path)
+        except ModelUnavailable:
+            raise
+        except Exception as e:  # a checkpoint whose layers do not fit this Ultralytics: say which file
             raise ModelUnavailable(f"cannot load YOLO weights from {path}: {str(e).splitlines()[0][:200]}",
                                    "give an Ultralytics .pt file, e.g. from `fmkit pull yolo11n`") from None
     task = getattr(model, "task", None) or guess_model_task(model)
@@ -187,6 +201,13 @@ class Detector:
         self.classes = self.parse_classes(classes)
         self.label = self.source.label
         self.random_weights = self.source.kind == "yolo-yaml" or str(self.source.location).lower().endswith((".yaml", ".yml"))
+
+    @property
+    def run_key(self) -> dict:
+        """The model and parameters that decide the detections: a stored result made with the
+        same ones can be reused (outputs.py), and the gallery shows them."""
+        return {"model": self.label, "conf": self.cfg.conf, "iou": self.cfg.iou, "imgsz": self.imgsz,
+                "max_det": self.cfg.max_det, "classes": self.classes, "half": self.half, "bfloat16": self.bf16}
 
     def parse_classes(self, text: str | None) -> list[int] | None:
         """'person,car' or '0,2' -> class ids; an unknown name lists the valid ones."""
@@ -303,7 +324,7 @@ def _load(detector: Detector, keep_image: bool, source: Source):
     if source.error:
         return source, None, None, None, source.error, 0.0
     try:
-        image = decode(source.path)
+        image = decode(source)
     except ImageError as e:
         return source, None, None, None, str(e), time.perf_counter() - start
     boxed = detector.letterbox(image)
@@ -311,7 +332,7 @@ def _load(detector: Detector, keep_image: bool, source: Source):
 
 
 def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = None,
-        keep_images: bool = False, workers: int = 1) -> Iterator[ImageResult]:
+        keep_images: bool = False, workers: int = 1) -> Iterator[DetectResult]:
     """Detect objects in every source, in input order, `batch_size` images per forward pass.
 
     At most about two batches are decoded ahead; failures come back as results with `error`.
@@ -336,7 +357,7 @@ def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = 
             yield from _infer(detector, window)
 
 
-def _infer(detector: Detector, window: list) -> list[ImageResult]:
+def _infer(detector: Detector, window: list) -> list[DetectResult]:
     ok = [w for w in window if w[4] is None]
     start = time.perf_counter()
     found = detector.detect_letterboxed([(boxed, shape) for _, boxed, shape, *_ in ok]) if ok else []
@@ -345,8 +366,10 @@ def _infer(detector: Detector, window: list) -> list[ImageResult]:
     results = []
     for s, _, shape, image, err, t in window:
         if err is not None:
-            results.append(ImageResult(s.label, detector.label, error=err, seconds=t, name=s.name))
+            results.append(DetectResult(s.label, detector.label, error=err, seconds=t, name=s.name, uri=s.uri,
+                                        origin=s))
             continue
-        results.append(ImageResult(s.label, detector.label, width=int(shape[1]), height=int(shape[0]),
-                                   detections=by_source[id(s)], seconds=t + share, name=s.name, image=image))
+        results.append(DetectResult(s.label, detector.label, width=int(shape[1]), height=int(shape[0]),
+                                   detections=by_source[id(s)], seconds=t + share, name=s.name, image=image,
+                                   uri=s.uri, origin=s))
     return results

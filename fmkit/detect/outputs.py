@@ -1,13 +1,17 @@
-"""Files `fmkit detect -o OUTDIR` writes, at predictable paths under exactly OUTDIR:
+"""Files `fmkit detect -o OUTDIR` writes, at predictable names under exactly OUTDIR (a local
+folder or an `s3://bucket/prefix/`), the same layout in both:
 
     OUTDIR/<name>              the image with boxes drawn (same file name as the source)
-    OUTDIR/<name>.json         that image's result (the same object `--json` prints)
+    OUTDIR/<name>.json         that image's result (the `--json` object plus what made it),
+                               written LAST: its presence marks a complete result
     OUTDIR/labels/<stem>.txt   YOLO label format: class x_center y_center width height (0-1), --save-txt
     OUTDIR/coco.json           every image and box of the run in COCO format, --coco
 
-<name> is the file name, or the path inside a folder given as a source. Every write is
-atomic. A name already taken (another file, or a second source with the same name) gets a
-numbered name instead (bus-2.jpg); --force overwrites.
+<name> is the file name, or the path inside a folder given as a source. Re-runs are
+idempotent: a result JSON records the source's identity (size and mtime locally, ETag and
+size in S3), the model and the parameters; a source whose result matches is skipped, one
+whose upload was replaced is redone in place, and --force redoes everything. A name taken by
+another source's result (or by a file fmkit did not write) gets a numbered name (bus-2.jpg).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import json
 import os
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from fmkit import output
+from fmkit import io
+from fmkit.detect.detector import DetectResult
 from fmkit.errors import OutputError
-from fmkit.detect.detector import ImageResult
 
 ENCODABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+SCHEMA = 1  # the version of the result JSON's layout; the gallery reads it
 
 
 def ensure_plot_font() -> None:
@@ -46,110 +52,166 @@ def ensure_plot_font() -> None:
         pass  # cv2 draws ASCII labels without any font file
 
 
+def inside(inner: str, outer: str) -> bool:
+    """Is location `inner` the same as or below `outer` (paths resolved, bucket keys compared)?"""
+    if io.is_remote(inner) != io.is_remote(outer):
+        return False
+    if io.is_remote(inner):
+        a, b = inner.rstrip("/") + "/", outer.rstrip("/") + "/"
+    else:
+        a, b = os.path.realpath(inner) + os.sep, os.path.realpath(outer) + os.sep
+    return a.startswith(b)
+
+
 class OutputFolder:
     """Writes each result's files into OUTDIR, and the run's COCO file when closed."""
 
-    def __init__(self, folder: Path, names: dict[int, str] | None = None, save_txt: bool = False, coco: bool = False,
-                 force: bool = False):
+    def __init__(self, folder: str | Path, names: dict[int, str] | None = None, save_txt: bool = False,
+                 coco: bool = False, force: bool = False, store_options: dict | None = None):
         """Checks (and creates) OUTDIR at once, before any model loads; `names` may come later."""
-        self.folder = Path(folder).expanduser()
-        if self.folder.exists() and not self.folder.is_dir():
-            raise OutputError(f"output path {self.folder} is a file", "give a folder for -o")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"cannot create output folder {self.folder}: {e.strerror}", "choose another path") from None
-        if not os.access(self.folder, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write to folder {self.folder} (permission denied)", "choose another path")
+        self.folder = str(folder) if io.is_remote(str(folder)) else os.path.expanduser(str(folder))
+        self.store = io.store_for(self.folder, **(store_options or {}))
+        self.store.prepare_folder(self.folder)
         self.names, self.save_txt, self.force = names or {}, save_txt, force
-        self.coco_path = self.folder / "coco.json"
-        if coco and self.coco_path.exists() and not force:
-            raise OutputError(f"{self.coco_path} already exists", "pass --force to overwrite it, or choose another -o")
         self.coco: dict | None = {"images": [], "annotations": [], "categories": []} if coco else None
+        self.run_key: dict[str, Any] = {}  # model and parameters: what makes a stored result reusable
+        self.skipped = 0
         ensure_plot_font()
 
     # --- names ---------------------------------------------------------------------------
 
-    def paths(self, name: str) -> dict[str, Path]:
+    def paths(self, name: str) -> dict[str, str]:
         rel = PurePosixPath(name)
-        paths = {"image": self.folder / rel, "json": self.folder / f"{rel}.json"}
+        paths = {"image": self.store.join(self.folder, str(rel)), "json": self.store.join(self.folder, f"{rel}.json")}
         if self.save_txt:
-            paths["txt"] = self.folder / "labels" / rel.with_suffix(".txt")
+            paths["txt"] = self.store.join(self.folder, str(PurePosixPath("labels") / rel.with_suffix(".txt")))
         return paths
 
-    def done(self, name: str) -> bool:
-        """True when a result for this name is already in OUTDIR (watch mode skips it)."""
-        return self.paths(name)["json"].exists()
+    def stored(self, name: str) -> dict | None:
+        """The result JSON already under this name, or None (missing or unreadable)."""
+        try:
+            data = json.loads(self.store.read_bytes(self.paths(name)["json"]))
+        except (OSError, ValueError):
+            return None
+        except Exception:  # noqa: BLE001 - a bucket's missing key or denied read: treat as not there
+            return None
+        return data if isinstance(data, dict) else None
 
-    def _free_name(self, name: str) -> str:
-        if self.force or not any(p.exists() for p in self.paths(name).values()):
-            return name
-        rel = PurePosixPath(name)
-        n = 2
-        while True:
-            candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
-            if not any(p.exists() for p in self.paths(candidate).values()):
+    def _holding(self, source) -> str | None:
+        """The name under which OUTDIR holds this source's result (bus.jpg, or bus-2.jpg when bus.jpg
+        was taken), or None."""
+        rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
+        candidate, n = str(rel), 1
+        while self.store.exists(self.paths(candidate)["image"]) or self.store.exists(self.paths(candidate)["json"]):
+            found = self.stored(candidate)
+            if found and found.get("source") == source.label:
                 return candidate
             n += 1
+            candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
+        return None
+
+    def done(self, source) -> bool:
+        """True when OUTDIR already holds this exact source's result, made the same way (skip it);
+        a skipped result still goes into this run's COCO file."""
+        if self.force:
+            return False
+        name = self._holding(source)
+        found = self.stored(name) if name else None
+        if not found or found.get("identity") != _identity(source) or found.get("run") != self.run_key:
+            return False
+        if self.coco is not None:
+            self._add_coco(found, name)
+        return True
+
+    def _free_name(self, source) -> str:
+        """Where this source's result goes: where it already is (redone in place), else the first
+        name that neither another source's result nor a foreign file holds (bus.jpg, bus-2.jpg ...)."""
+        held = self._holding(source)
+        if held:
+            return held
+        rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
+        candidate, n = str(rel), 1
+        while any(self.store.exists(p) for p in self.paths(candidate).values()):
+            if self.force:
+                return candidate
+            n += 1
+            candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
+        return candidate
 
     # --- writing -------------------------------------------------------------------------
 
-    def write(self, result: ImageResult) -> dict[str, str]:
-        """Write one successful result's files; returns {"image", "json", ["txt"]} paths."""
+    def write_files(self, result: DetectResult, source) -> dict[str, str]:
+        """Write the annotated image (and label file); the JSON comes later in `commit`."""
         if not result.ok or result.image is None:
             return {}
-        name = result.name or Path(result.source).name
-        if not name.lower().endswith(ENCODABLE):
-            name += ".png"
-        paths = self.paths(self._free_name(name))
-        for p in paths.values():
-            p.parent.mkdir(parents=True, exist_ok=True)
-        result.outputs = {k: str(p) for k, p in paths.items()}
-        output.atomic_write(paths["image"], self._annotated(result, paths["image"].suffix), force=self.force)
+        name = self._free_name(source)
+        paths = self.paths(name)
+        result.outputs = dict(paths)
+        result.identity = _identity(source)
+        self.store.write_bytes(paths["image"], self._annotated(result, PurePosixPath(name).suffix), force=True)
         if "txt" in paths:
-            output.atomic_write(paths["txt"], yolo_labels(result), force=self.force)
-        output.atomic_write(paths["json"], json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n",
-                            force=self.force)
-        if self.coco is not None:
-            self._add_coco(result, paths["image"].relative_to(self.folder).as_posix())
+            self.store.write_bytes(paths["txt"], yolo_labels(result), force=True)
         return result.outputs
 
-    def _annotated(self, result: ImageResult, suffix: str) -> bytes:
-        """The source image with labelled boxes, encoded in the source's format."""
-        import cv2
-        import numpy as np
-        from ultralytics.utils.plotting import Annotator, colors
+    def commit(self, result: DetectResult) -> None:
+        """The result JSON, last: from now on the result counts as complete."""
+        if not result.outputs:
+            return
+        record = {**result.to_dict(), "schema": SCHEMA, "identity": result.identity, "run": self.run_key}
+        self.store.write_bytes(result.outputs["json"], json.dumps(record, ensure_ascii=False, indent=1) + "\n",
+                               force=True)
+        if self.coco is not None:
+            image = result.outputs["image"]
+            self._add_coco(record, image[len(self.folder):].lstrip("/\\") if image.startswith(self.folder) else image)
 
-        bgr = np.ascontiguousarray(result.image[..., ::-1])
-        annotator = Annotator(bgr, example=str(list(self.names.values())))
-        for d in result.detections:
-            annotator.box_label((d.x1, d.y1, d.x2, d.y2), f"{d.label} {d.confidence:.2f}", color=colors(d.class_id, True))
-        ok, encoded = cv2.imencode(suffix.lower(), np.asarray(annotator.result()))
-        if not ok:
+    def _annotated(self, result: DetectResult, suffix: str) -> bytes:
+        from fmkit.render.detections import annotate
+
+        encoded = annotate(result.image, result.detections, self.names, suffix)
+        if encoded is None:
             raise OutputError(f"cannot encode an annotated image as {suffix}", "use .jpg or .png sources")
-        return encoded.tobytes()
+        return encoded
 
-    def _add_coco(self, result: ImageResult, file_name: str) -> None:
+    def _add_coco(self, record: dict, file_name: str) -> None:
+        """One result (its JSON object) into the run's COCO file."""
         images, annotations = self.coco["images"], self.coco["annotations"]
         image_id = len(images) + 1
-        images.append({"id": image_id, "file_name": file_name, "width": result.width, "height": result.height,
-                       "source": result.source})
-        for d in result.detections:
-            w, h = d.x2 - d.x1, d.y2 - d.y1
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": d.class_id,
-                                "bbox": [round(d.x1, 2), round(d.y1, 2), round(w, 2), round(h, 2)],
-                                "area": round(w * h, 2), "iscrowd": 0, "score": round(d.confidence, 4)})
+        images.append({"id": image_id, "file_name": file_name, "width": record.get("width"),
+                       "height": record.get("height"), "source": record.get("source")})
+        for d in record.get("detections", []):
+            box = d["box"]
+            w, h = box["x2"] - box["x1"], box["y2"] - box["y1"]
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": d["class_id"],
+                                "bbox": [round(box["x1"], 2), round(box["y1"], 2), round(w, 2), round(h, 2)],
+                                "area": round(w * h, 2), "iscrowd": 0, "score": round(d["confidence"], 4)})
 
-    def close(self) -> Path | None:
-        """Write the run's COCO file (if asked for); returns its path."""
-        if self.coco is None:
+    def close(self, complete: bool = True) -> str | None:
+        """Write the run's COCO file (if asked for) under a free name; returns where.
+
+        An interrupted run's file says so (`"info": {"complete": false}`) and is named coco-partial.json."""
+        if self.coco is None or not (self.coco["images"] or complete):
             return None
         self.coco["categories"] = [{"id": i, "name": n} for i, n in sorted(self.names.items())]
-        output.atomic_write(self.coco_path, json.dumps(self.coco, ensure_ascii=False) + "\n", force=True)
-        return self.coco_path
+        self.coco["info"] = {"complete": complete, "images": len(self.coco["images"]), **self.run_key}
+        base = "coco.json" if complete else "coco-partial.json"
+        name, n = base, 1
+        while self.store.exists(self.store.join(self.folder, name)) and not (self.force and complete):
+            n += 1
+            name = base.replace(".json", f"-{n}.json")
+        path = self.store.join(self.folder, name)
+        self.store.write_bytes(path, json.dumps(self.coco, ensure_ascii=False) + "\n", force=True)
+        return path
 
 
-def yolo_labels(result: ImageResult) -> str:
+def _output_name(name: str) -> str:
+    return name if name.lower().endswith(ENCODABLE) else name + ".png"
+
+
+def _identity(source) -> dict:
+    return {"source": source.label, "version": source.version}
+
+
+def yolo_labels(result: DetectResult) -> str:
     """YOLO txt: one 'class x_center y_center width height' line per box, normalised to 0-1."""
     lines = []
     for d in result.detections:

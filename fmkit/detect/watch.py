@@ -1,74 +1,70 @@
-"""`fmkit detect --watch`: notice images that appear in a folder, once each, when complete.
+"""`fmkit detect --watch`: notice images that appear under a folder or bucket prefix, once each,
+when complete.
 
-A file counts as complete when its size and modification time are the same on two polls in
-a row and it was last modified at least `settle` seconds ago: an upload still being written
-keeps growing (or keeps its mtime fresh) and is left alone until it stops. Hidden files and
-the usual temporary names (.part, .tmp, .crdownload, ~) are ignored, so a writer that
-renames a finished file into place is picked up at once. A file is handed out again only if
-it changes (a new size or mtime), so a bad file is reported once, not on every poll.
+A local file counts as complete when its size and modification time are the same on two polls
+in a row and it was last modified at least `settle` seconds ago: an upload still being written
+keeps growing (or keeps its mtime fresh) and is left alone until it stops. An S3 object is
+complete the moment it is listed (a PUT is atomic). Hidden files and the usual temporary
+names (.part, .tmp, .crdownload, ~) are ignored, so a writer that renames a finished file into
+place is picked up at once. A file is handed out again only if it changes (a new version), so
+a bad file is reported once, not on every poll.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Callable, Iterator
 
+from fmkit import io
+from fmkit.errors import RuntimeFailure
 from fmkit.io.sources import Source, is_image_name
 
 TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", "~")
 
 
 class FolderWatcher:
-    """Polls a folder; `ready()` returns the images that became complete since the last call."""
+    """Polls a folder or prefix; `ready()` returns the images that became complete since the last call."""
 
-    def __init__(self, folder: Path, recursive: bool = False, settle: float = 0.5,
-                 exclude: Path | None = None, already_done: Callable[[str], bool] | None = None):
-        self.folder = Path(folder)
+    def __init__(self, folder: str, recursive: bool = False, settle: float = 0.5,
+                 exclude: str | None = None, already_done: Callable[[Source], bool] | None = None,
+                 store_options: dict | None = None):
+        self.folder = str(folder)
+        self.store = io.store_for(self.folder, **(store_options or {}))
+        self.remote = io.is_remote(self.folder)
         self.recursive = recursive
         self.settle = settle
-        self.exclude = exclude.resolve() if exclude else None
-        self.already_done = already_done or (lambda name: False)
-        self._last: dict[Path, tuple[int, int]] = {}  # what each file looked like on the previous poll
-        self._handed: dict[Path, tuple[int, int]] = {}  # the version of each file already handed out
+        self.exclude = str(exclude) if exclude else None
+        self.already_done = already_done or (lambda source: False)
+        self._last: dict[str, str] = {}  # what each file looked like on the previous poll
+        self._handed: dict[str, str] = {}  # the version of each file already handed out
 
-    def _scan(self) -> Iterator[tuple[Path, os.stat_result]]:
-        stack = [self.folder]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue  # removed or unreadable meanwhile: the next poll sees it again
-            for entry in entries:
-                name = entry.name
-                if name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES):
+    def _scan(self):
+        if not self.store.is_folder(self.folder) and not self.remote:
+            raise RuntimeFailure(f"the watched folder {self.folder} is gone", "recreate it and start the watcher again")
+        try:
+            for entry in self.store.list(self.folder, recursive=self.recursive, exclude=self.exclude):
+                base = entry.name.rsplit("/", 1)[-1]
+                if base.lower().endswith(TEMP_SUFFIXES) or not is_image_name(base):
                     continue
-                try:
-                    if entry.is_dir():
-                        if self.recursive and (self.exclude is None or Path(entry.path).resolve() != self.exclude):
-                            stack.append(Path(entry.path))
-                    elif is_image_name(name) and entry.is_file():
-                        yield Path(entry.path), entry.stat()
-                except OSError:
-                    continue
+                yield entry
+        except FileNotFoundError:
+            raise RuntimeFailure(f"the watched folder {self.folder} is gone",
+                                 "recreate it and start the watcher again") from None
 
     def ready(self) -> list[Source]:
         now = time.time()
-        current: dict[Path, tuple[int, int]] = {}
+        current: dict[str, str] = {}
         found = []
-        for path, st in self._scan():
-            version = (st.st_size, st.st_mtime_ns)
-            current[path] = version
-            stable = self._last.get(path) == version and now - st.st_mtime >= self.settle
-            if not stable or self._handed.get(path) == version:
+        for entry in self._scan():
+            current[entry.uri] = entry.version
+            stable = self.remote or (self._last.get(entry.uri) == entry.version and now - entry.mtime >= self.settle)
+            if not stable or self._handed.get(entry.uri) == entry.version:
                 continue
-            self._handed[path] = version
-            name = path.relative_to(self.folder).as_posix()
-            if self.already_done(name):  # a result from an earlier run is in OUTDIR
+            self._handed[entry.uri] = entry.version
+            source = Source.from_entry(entry, self.store)
+            if self.already_done(source):  # a result from an earlier run is in OUTDIR
                 continue
-            found.append(Source(str(path), path, name))
+            found.append(source)
         self._last = current
         return found
 

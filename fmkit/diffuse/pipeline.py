@@ -8,7 +8,7 @@ One render runs diffusers' own StableDiffusionPipeline in its three stages, so t
     3. VAE: latents -> pixels; safety checker if the profile asks for it
 
 Everything else (which savers, which dtype) comes from diffuse_memory.MemoryPlan. Results are
-DiffuseImage objects; writing the PNG (with its parameters in text chunks) is `save_png`.
+DiffuseResult objects; writing the PNG (with its parameters in text chunks) is `save_png`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from fmkit import __version__, catalog, hardware, output
+from fmkit.io.local import atomic_write, unique_path
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
 from fmkit.diffuse.memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
                                         compute_dtype, load_dtype, return_freed_memory_to_os)
@@ -56,7 +57,7 @@ class DiffuseParams:
 
 
 @dataclass
-class DiffuseImage:
+class DiffuseResult:
     """One rendered image and how it was made. `image` is a PIL image (None when flagged)."""
 
     prompt: str
@@ -76,6 +77,11 @@ class DiffuseImage:
                 "params": self.params, "seconds": round(self.seconds, 3),
                 "peak_memory_mb": round(self.peak_memory_mb, 1), "strategy": self.strategy,
                 "nsfw": self.nsfw, "fallback_from": self.fallback_from}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        from fmkit.render.notebook import diffuse_bundle
+
+        return diffuse_bundle(self)
 
 
 def check_params(p: DiffuseParams, max_pixels: int) -> None:
@@ -138,7 +144,9 @@ class Diffuser:
         if not index.is_file():
             raise ModelUnavailable(f"{self.folder} is not a diffusers pipeline folder (no model_index.json)",
                                    "give a Stable Diffusion folder saved with save_pretrained, or an alias")
-        self.index = json.loads(index.read_text())
+        from fmkit.model_files import read_json
+
+        self.index = read_json(index, "pipeline index")
         if self.index.get("_class_name") not in ("StableDiffusionPipeline", None):
             raise ModelUnavailable(f"{self.source.label} is a {self.index.get('_class_name')}, "
                                    "not a StableDiffusionPipeline", "fmkit diffuse runs SD 1.x/2.x pipelines")
@@ -147,18 +155,32 @@ class Diffuser:
         self.dtype = compute_dtype(d.compute_dtype, settings.runtime.dtype, self.device)
         hardware.apply_threads(settings.runtime.threads)
         self.plan = MemoryPlan.from_settings(d).for_device(self.device)
-        self.scheduler_config = json.loads((self.folder / "scheduler" / "scheduler_config.json").read_text())
+        self.scheduler_config = read_json(self.folder / "scheduler" / "scheduler_config.json", "scheduler config")
         self.scheduler_cls = self._scheduler_class(d.scheduler)
         if self.plan.one_at_a_time:
             return_freed_memory_to_os()
         self.safety_checker = d.safety_checker
         self._has_checker = (self.index.get("safety_checker") or [None])[0] is not None \
             and (self.folder / "safety_checker").is_dir()
+        self._check_files()
         self.notes: list[str] = []  # things the user should know (no checker shipped, ...)
         if self.safety_checker and not self._has_checker:
             self.notes.append(f"{self.model} ships no safety checker; images are not checked")
 
     # --- loading ---------------------------------------------------------------------------
+
+    def _check_files(self) -> None:
+        """Every folder the render will read, checked now (JSON parses, weights whole): a damaged
+        pipeline fails before any weights load, naming the file, never with silent zeros."""
+        from fmkit.model_files import check_model_folder
+
+        for name in ("scheduler", "tokenizer"):
+            check_model_folder(self.folder / name, f"{name} folder")
+        for name in ("text_encoder", "unet", "vae"):
+            check_model_folder(self.folder / name, f"{name} folder", weights=True)
+        if self.safety_checker and self._has_checker:
+            check_model_folder(self.folder / "safety_checker", "safety_checker folder", weights=True)
+            check_model_folder(self.folder / "feature_extractor", "feature_extractor folder")
 
     def _pipeline(self, plan: MemoryPlan):
         """The pipeline object: all components (cached per process), or a shell with only the
@@ -265,7 +287,7 @@ class Diffuser:
 
     # --- rendering -------------------------------------------------------------------------
 
-    def render(self, params: DiffuseParams, on_step: Callable[[], None] | None = None) -> list[DiffuseImage]:
+    def render(self, params: DiffuseParams, on_step: Callable[[], None] | None = None) -> list[DiffuseResult]:
         """Render params.num_images images; on out-of-memory retry once with the next-lower strategy."""
         import torch
 
@@ -295,7 +317,7 @@ class Diffuser:
             image.fallback_from = failed.describe()
         return images
 
-    def _render(self, p: DiffuseParams, plan: MemoryPlan, on_step: Callable[[], None] | None) -> list[DiffuseImage]:
+    def _render(self, p: DiffuseParams, plan: MemoryPlan, on_step: Callable[[], None] | None) -> list[DiffuseResult]:
         import torch
 
         if self.device.startswith("cuda"):
@@ -345,7 +367,7 @@ class Diffuser:
         # seeds reproduce an image on the same device and dtype, so both travel with it
         params = {**p.to_dict(), "scheduler": type(scheduler).__name__, "device": self.device,
                   "dtype": str(self.dtype).removeprefix("torch.")}
-        return [DiffuseImage(prompt=p.prompt, seed=p.seed + i, model=self.model,
+        return [DiffuseResult(prompt=p.prompt, seed=p.seed + i, model=self.model,
                              params={**params, "seed": p.seed + i, "num_images": p.num_images},
                              seconds=seconds, peak_memory_mb=peak, strategy=plan.describe(), nsfw=flagged[i],
                              image=None if flagged[i] else images[i])
@@ -355,7 +377,7 @@ class Diffuser:
 # --- output -----------------------------------------------------------------------------------
 
 
-def png_text(result: DiffuseImage) -> dict[str, str]:
+def png_text(result: DiffuseResult) -> dict[str, str]:
     """The PNG text chunks: enough to reproduce the image from the file alone."""
     p = result.params
     return {"prompt": result.prompt, "negative_prompt": p["negative_prompt"], "seed": str(result.seed),
@@ -365,18 +387,18 @@ def png_text(result: DiffuseImage) -> dict[str, str]:
             "fmkit": json.dumps({**p, "model": result.model, "fmkit_version": __version__})}
 
 
-def save_png(result: DiffuseImage, path: Path, force: bool = False) -> Path:
+def save_png(result: DiffuseResult, path: Path, force: bool = False) -> Path:
     """Write the image atomically (temp file + rename) with its parameters as PNG text chunks."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     for k, v in png_text(result).items():
         info.add_itxt(k, v)  # iTXt: UTF-8, so any prompt survives
-    written = output.atomic_write(Path(path), lambda tmp: result.image.save(tmp, format="PNG", pnginfo=info), force)
+    written = atomic_write(Path(path), lambda tmp: result.image.save(tmp, format="PNG", pnginfo=info), force)
     result.path = str(written)
     return written
 
 
 def default_path(prompt: str, seed: int, folder: Path = Path(".")) -> Path:
     """'a red fox', seed 7 -> ./a-red-fox-7.png, or a numbered name if that exists."""
-    return output.unique_path(folder / f"{output.slug(prompt)}-{seed}.png")
+    return unique_path(folder / f"{output.slug(prompt)}-{seed}.png")

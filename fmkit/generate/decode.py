@@ -41,9 +41,9 @@ class GenerationParams:
     def from_settings(cls, settings: Settings, seed: int | None) -> "GenerationParams":
         g = settings.generate
         if seed is None:
-            import secrets
+            from fmkit.seeds import random_seed
 
-            seed = secrets.randbelow(2**31)
+            seed = random_seed()
         params = cls(g.max_new_tokens, g.do_sample, g.temperature, g.top_k, g.top_p,
                      g.repetition_penalty, g.num_return_sequences, seed)
         params.check()
@@ -95,6 +95,11 @@ class Generation:
                 "params": self.params, "new_tokens": self.new_tokens, "seconds": round(self.seconds, 4),
                 "tokens_per_second": round(self.tokens_per_second, 2)}
 
+    def _repr_html_(self) -> str:
+        from fmkit.render.notebook import generation_html
+
+        return generation_html(self)
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -122,6 +127,9 @@ def _load(path: Any, device: str, dtype: Any, weights: str, int8_lm_head: bool) 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    from fmkit.model_files import check_model_folder
+
+    check_model_folder(path, "model folder", weights=True)  # JSON parses, weights whole: else one line
     try:
         config = AutoConfig.from_pretrained(path)
         architectures = getattr(config, "architectures", None) or []
@@ -177,6 +185,19 @@ class TextGenerator:
         self.eos_id = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
+        # Chat models (SmolLM2, Qwen ... Instruct) ship a chat template: a prompt becomes the
+        # user's turn and the text is the assistant's answer. GPT-2 has none: plain continuation.
+        self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+
+    def encode(self, prompt: str) -> list[int]:
+        """Prompt -> input ids: through the chat template where the model has one."""
+        if self.chat:
+            ids = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=True,
+                                                     add_generation_prompt=True)
+            if not isinstance(ids, list):  # transformers 5 may hand back a BatchEncoding
+                ids = ids["input_ids"]
+            return list(ids)
+        return list(self.tokenizer(prompt)["input_ids"])  # special tokens as the pipeline adds them (GPT-2: none)
 
     # --- input checks ------------------------------------------------------------------
 
@@ -230,8 +251,8 @@ class TextGenerator:
         for index, prompt in batch:
             if not prompt.strip():
                 raise BadInput(f"prompt {index + 1} is empty", "give some text to continue")
-            ids = self.tokenizer(prompt)["input_ids"]  # special tokens as the pipeline adds them (GPT-2: none)
-            ids, budget, notes = self._fit(list(ids), params.max_new_tokens, truncate, index + 1)
+            ids = self.encode(prompt)
+            ids, budget, notes = self._fit(ids, params.max_new_tokens, truncate, index + 1)
             for note in notes:
                 yield Notice(note)
             for seq in range(params.num_return_sequences):
@@ -315,8 +336,3 @@ class TextGenerator:
                           new_tokens=len(row["new"]), seconds=row["seconds"], token_ids=list(row["new"]),
                           prompt_tokens=len(row["ids"]))
 
-
-def generate(settings: Settings, prompts: Iterable[str], params: GenerationParams, truncate: bool = False,
-             stream: bool = False) -> Iterator[Event]:
-    """Load the profile's model (once per process) and yield events for `prompts` (see TextGenerator.run)."""
-    return TextGenerator(settings).run(prompts, params, truncate, stream)

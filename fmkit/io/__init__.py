@@ -5,11 +5,14 @@ interface). Backends import their SDKs lazily: importing fmkit.io imports no bot
 
 from __future__ import annotations
 
+import os
+
 from fmkit.io.store import Entry, is_hidden
 
 __all__ = ["Entry", "is_hidden", "is_remote", "store_for"]
 
 _LOCAL = None
+_REMOTE: dict[tuple, object] = {}  # one S3Store (one client, one connection pool) per set of options
 
 
 def is_remote(uri: str) -> bool:
@@ -21,7 +24,14 @@ def store_for(uri: str, **options):
     if is_remote(uri):
         from fmkit.io.s3 import S3Store
 
-        return S3Store(**options)
+        options = {k: v for k, v in options.items() if v is not None}
+        # The credential chain reads the environment when a client is built: a changed AWS_* (or HOME,
+        # where ~/.aws lives) must build a new store, not reuse one signed as someone else.
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_") or k == "HOME"))
+        key = (tuple(sorted(options.items())), env)
+        if key not in _REMOTE:
+            _REMOTE[key] = S3Store(**options)
+        return _REMOTE[key]
     global _LOCAL
     if _LOCAL is None:
         from fmkit.io.local import LocalStore

@@ -1,7 +1,8 @@
-"""The storage interface every backend (local folders, S3) implements, and what it returns.
-
-(Reconstructed by the S3 helper after it overwrote this file by mistake: the definitions its
-users import, Entry and is_hidden, are here; check against your own version.)
+"""The storage interface every backend implements (local.py for paths, s3.py for
+`s3://bucket/key`), and the `Entry` each listing hands out. A capability reads and writes
+through `fmkit.io.store_for(uri)` and never asks where the bytes live. Writes are atomic and
+refuse to replace an existing object without `force`; `prepare_folder` fails fast, before any
+model loads; `list` streams (a bucket of 100,000 keys is never held in memory).
 """
 
 from __future__ import annotations

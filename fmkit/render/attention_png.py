@@ -1,40 +1,18 @@
-"""Attention heatmaps as PNG with matplotlib: one head, every head of a layer, or every layer.
-
-Uses matplotlib's object API (Figure + Agg canvas), never pyplot: no GUI backend, no global
-figure state, nothing left open between calls.
-"""
+"""Attention heatmaps as PNG with matplotlib: one head, every head of a layer, or every layer."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fmkit.bert.attention import AttentionResult
+from fmkit.render.png import PALETTE, figure, save_png, style_axes, style_colorbar  # noqa: F401 (save_png: re-export)
 
 CMAPS = {"light": "Blues", "dark": "magma"}
-
-
-def _figure(theme: str, width: float, height: float):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    if theme == "dark":
-        fig.set_facecolor("#0d1117")
-    return fig
-
-
-def _style_axes(ax, theme: str) -> None:
-    if theme == "dark":
-        ax.tick_params(colors="#e6edf3")
-        ax.title.set_color("#e6edf3")
-        for spine in ax.spines.values():
-            spine.set_color("#8d96a0")
 
 
 def head_figure(result: AttentionResult, layer: int, head: int, theme: str = "light"):
     """One head: rows are attending tokens, columns the tokens attended to, with labels."""
     n = len(result.tokens)
     size = max(4.0, min(16.0, 2.5 + n * 0.28))
-    fig = _figure(theme, size + 1.2, size)
+    fig = figure(theme, size + 1.2, size)
     ax = fig.add_subplot()
     im = ax.imshow(result.attentions[layer, head], cmap=CMAPS[theme], vmin=0, vmax=1)
     ax.set_xticks(range(n), result.tokens, rotation=90, fontsize=8)
@@ -42,8 +20,8 @@ def head_figure(result: AttentionResult, layer: int, head: int, theme: str = "li
     ax.set_xlabel("attended to (key)")
     ax.set_ylabel("attending (query)")
     ax.set_title(f"{result.model}: layer {layer}, head {head}")
-    _style_axes(ax, theme)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="attention")
+    style_axes(ax, theme)
+    style_colorbar(fig.colorbar(im, ax=ax, shrink=0.8, label="attention"), theme)
     return fig
 
 
@@ -59,25 +37,23 @@ def grid_figure(result: AttentionResult, layers: list[int], theme: str = "light"
         cells = [(layer, h) for layer in layers for h in range(heads)]
     labels = len(layers) == 1 and len(result.tokens) <= 24
     cell = 3.0 if labels else 1.3
-    fig = _figure(theme, cols * cell + 0.8, rows * cell + 0.6)
+    fig = figure(theme, cols * cell + 0.8, rows * cell + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (layer, head) in enumerate(cells):
         ax = axes.flat[i]
         ax.axis("on")
-        ax.imshow(result.attentions[layer, head], cmap=CMAPS[theme], vmin=0, vmax=1)
+        im = ax.imshow(result.attentions[layer, head], cmap=CMAPS[theme], vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
         if labels:
             n = len(result.tokens)
             ax.set_xticks(range(n), result.tokens, rotation=90, fontsize=6)
             ax.set_yticks(range(n), result.tokens, fontsize=6)
         ax.set_title(f"L{layer} H{head}", fontsize=8)
-        _style_axes(ax, theme)
+        style_axes(ax, theme)
+    style_colorbar(fig.colorbar(im, ax=axes, shrink=0.6, label="attention (row = query, column = key)"), theme)
     what = f"layer {layers[0]}, all heads" if len(layers) == 1 else "all layers (rows) x heads (columns)"
-    fig.suptitle(f"{result.model}: {what}", color="#e6edf3" if theme == "dark" else "black")
+    fig.suptitle(f"{result.model}: {what}", color=PALETTE[theme]["fg"])
     return fig
 
-
-def save_png(fig, path: Path) -> None:
-    fig.savefig(path, format="png", facecolor=fig.get_facecolor())

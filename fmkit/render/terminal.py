@@ -51,3 +51,133 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title:
         t.add_row(escape(f"{i:>{len(str(rows - 1))}} {row_labels[i]}"[: label_w + 4]) + " ", *cells)
     # Title and caption outside the table: a narrow table would wrap them into a column.
     return Group(Text.from_markup(title, style="bold"), t, Text.from_markup(caption, style="dim"))
+
+
+def tokens_table(item):
+    """One rich table per text: the people view of a TokenizeResult."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    kinds = item.continuation
+    t = Table(title=escape(item.text) + (f"  [dim]+[/dim]  {escape(item.pair)}" if item.pair is not None else ""),
+              title_justify="left", caption=f"{item.model}: {len(item.ids)} tokens"
+              + (" [yellow](truncated at the model's maximum length)[/yellow]" if item.truncated else ""),
+              caption_justify="left")
+    t.add_column("#", justify="right", style="dim")
+    t.add_column("token", style="bold")
+    t.add_column("id", justify="right")
+    t.add_column("span", justify="right", style="dim")
+    t.add_column("text")
+    if item.segments is not None:
+        t.add_column("segment", justify="right")
+    t.add_column("kind")
+    for i, (token, tid, (a, b), sp) in enumerate(zip(item.tokens, item.ids, item.offsets, item.special)):
+        kind = "[magenta]special[/magenta]" if sp else ("[cyan]## continuation[/cyan]" if kinds[i] else "word")
+        row = [str(i), escape(token), str(tid), "" if sp else f"{a}:{b}", escape(item.span_text(i))]
+        if item.segments is not None:
+            row.append(str(item.segments[i]))
+        t.add_row(*row, kind)
+    return t
+
+
+def attention_heatmap(result, layer: int, head: int, width: int):
+    """One head of an AttentionResult as a terminal heatmap: rows attend to columns."""
+    from rich.markup import escape
+
+    return heatmap(result.attentions[layer, head], result.tokens, result.tokens,
+                   title=f"{escape(result.model)}: layer {layer} (of 0-{result.layers - 1}), head {head} "
+                         f"(of 0-{result.heads - 1})",
+                   caption="rows (query) attend to columns (key); each row sums to 1",
+                   theme=result.theme, width=width)
+
+
+POSITIONAL_ROWS = 24
+
+
+def positional_heatmap(result, width: int):
+    """A PositionalResult in the terminal: the --dims columns with values, else every k-th dimension."""
+    rows = min(result.length, POSITIONAL_ROWS)
+    if result.dims:
+        cols = result.dims
+    else:
+        fit = max(1, (width - 8) // 6)  # columns that still show their numbers
+        step = -(-result.dim // fit)
+        cols = list(range(0, result.dim, step))
+    limit = result.scale
+    caption = f"rows: positions 0-{rows - 1}" + (f" of {result.length}" if rows < result.length else "")
+    every = cols[1] - cols[0] if len(cols) > 1 else 1
+    caption += "; columns: dims " + (",".join(map(str, cols)) if result.dims else f"0-{result.dim - 1} every {every}")
+    from rich.markup import escape
+
+    title = ("sinusoidal positional encoding" if result.kind == "sinusoidal"
+             else f"{escape(str(result.model))}: learned position embeddings")
+    return heatmap(result.matrix[:rows][:, cols], [""] * rows, [f"d{c}" for c in cols], title=title,
+                   caption=caption + f"; light = {-limit:.2g}, dark = {limit:.2g}",
+                   theme=result.theme, vmin=-limit, vmax=limit, width=width)
+
+
+DETECT_MAX_ROWS = 25  # rows of one image's table shown to people; the rest are summarised
+
+
+class DetectView:
+    """People get a table per image on stdout and errors on stderr; scripts get JSON lines."""
+
+    def __init__(self, json_: bool, quiet: bool):
+        self.json, self.quiet = json_, quiet
+
+    def result(self, r) -> None:
+        if self.json:
+            _output().emit_json(r.to_dict())
+            return
+        if not r.ok:
+            from rich.markup import escape
+
+            _output().stderr_console().print(f"[bold red]error:[/bold red] {escape(r.source)}: {escape(r.error)}",
+                                          soft_wrap=True)
+            return
+        from rich.table import Table
+
+        from rich.markup import escape
+
+        title = f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(r.detections)} objects  {r.seconds * 1000:.0f} ms"
+        if r.outputs:
+            title += f"  -> {escape(r.outputs['image'])}"
+        console = _output().stdout_console()
+        console.print(title, soft_wrap=True)
+        if not r.detections:
+            return
+        t = Table(show_edge=False)
+        for col, justify in (("class", "left"), ("conf", "right"), ("x1", "right"), ("y1", "right"),
+                             ("x2", "right"), ("y2", "right")):
+            t.add_column(col, justify=justify)
+        for d in r.detections[:DETECT_MAX_ROWS]:
+            t.add_row(d.label, f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}", f"{d.y2:.0f}")
+        if len(r.detections) > DETECT_MAX_ROWS:
+            t.add_row(f"[dim]... {len(r.detections) - DETECT_MAX_ROWS} more[/dim]", "", "", "", "", "")
+        console.print(t)
+
+    def summary(self, s, model: str, folder, watching: bool = False) -> None:
+        # A watcher's wall time is mostly waiting for uploads: images/s would say nothing.
+        rate = "" if watching else f" ({s.images_per_second:.1f} images/s)"
+        line = f"{s.images} images, {s.detections} objects, {s.failed} failed, {s.seconds:.2f} s{rate}, model {model}"
+        if self.json:
+            _output().notice(line, self.quiet)
+            return
+        from rich.table import Table
+
+        console = _output().stdout_console()
+        if s.counts:
+            console.print("[bold]objects per class[/bold]")
+            t = Table(show_edge=False)
+            t.add_column("class")
+            t.add_column("count", justify="right")
+            for label, n in s.counts.most_common():
+                t.add_row(label, str(n))
+            console.print(t)
+        console.print(line + (f"; files in {folder.folder}" if folder is not None else ""), soft_wrap=True, markup=False)
+
+
+def _output():
+    from fmkit import output
+
+    return output

@@ -1,0 +1,200 @@
+"""`fmkit.Session`: the one library under every front end (CLI, notebooks, the agent, the cluster).
+
+    import fmkit
+    fk = fmkit.Session(profile="laptop", offline=True, set={"detect.conf": 0.4})
+    fk.tokenize("I read a good novel.", model="minilm")
+    fk.attention("I read a good novel.", model="minilm").show(layer=5, head=11)
+    fk.generate("Star Trek", max_new_tokens=40, seed=1)
+    fk.diffuse("a cat", seed=7)[0].image
+    for result in fk.detect("photos/"): ...
+
+A Session prepares the environment once (offline mode, quiet libraries), resolves settings
+with the one precedence chain (defaults < profile < FMKIT_* environment < `set=` < keyword
+arguments), keeps loaded models for its lifetime, and owns the loops (batching, watching,
+writing outputs, out-of-memory fallback). Keyword arguments that name profile keys of the
+lesson's section (`conf=0.4` for detect, `steps=2` for diffuse) are validated exactly like
+`--set`: a typo raises ProfileError with the closest valid name. Library code never prints
+to stdout and never exits; notes go to `notify` (default: the "fmkit" logger, which shows
+warnings on stderr in scripts and notebooks).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping
+
+from fmkit import catalog, environment
+from fmkit.errors import BadInput
+from fmkit.profiles import Settings, load_settings
+
+log = logging.getLogger("fmkit")
+
+Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
+
+
+def _log_notice(message: str) -> None:
+    log.warning(message)
+
+
+def _texts(texts: str | Iterable[str], what: str) -> Iterator[str]:
+    """One text or many; an empty one is a usage error (the CLI's '-' is expanded before this)."""
+    for text in [texts] if isinstance(texts, str) else texts:
+        if not isinstance(text, str):
+            raise BadInput(f"each {what} must be text, got {type(text).__name__}", f"pass a str or a list of str")
+        if not text.strip():
+            raise BadInput(f"the {what} is empty", f"give a non-empty {what}")
+        yield text
+
+
+class Session:
+    """Settings, loaded models and the lesson loops, shared by every front end (see the module docstring)."""
+
+    def __init__(self, profile: str | None = None, *, offline: bool | None = None,
+                 set: Mapping[str, Any] | Iterable[str] | None = None, device: str | None = None,
+                 notify: Callable[[str], None] | None = None, option_source: str = "keyword argument"):
+        environment.prepare(offline=offline)
+        self.profile = profile
+        self._sets = dict(set) if isinstance(set, Mapping) else list(set or ())
+        self.device = device
+        self.notify = notify or _log_notice
+        self.option_source = option_source
+        self.settings = self.settings_for()  # a typo'd profile or key fails here, at once
+
+    def __repr__(self) -> str:
+        return f"fmkit.Session(profile={self.settings.profile!r}, device={self.settings.runtime.device!r})"
+
+    def settings_for(self, section: str | None = None, model: str | None = None,
+                     options: Mapping[str, Any] | None = None) -> Settings:
+        """This session's settings with one call's model and options on top (validated)."""
+        explicit: dict[str, Any] = {f"{section}.{k}": v for k, v in (options or {}).items()} if section else {}
+        if section:
+            explicit[f"{section}.model"] = str(model) if model is not None else None
+        explicit["runtime.device"] = self.device
+        return load_settings(self.profile, self._sets, explicit, option_source=self.option_source)
+
+    def close(self) -> None:
+        """Forget the loaded models (their memory is freed once nothing else holds them)."""
+        catalog.clear_loaded()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- How BERT reads text --------------------------------------------------------------
+
+    def tokenize(self, text: str, *, model: str | None = None, pair: str | None = None, special: bool = True,
+                 **options: Any):
+        """One text -> TokenizeResult (tokens, ids, character spans, special and ## pieces)."""
+        return next(iter(self.iter_tokenize([text], model=model, pair=pair, special=special, **options))).items()[0]
+
+    def iter_tokenize(self, texts: Iterable[str], *, model: str | None = None, pair: str | None = None,
+                      special: bool = True, **options: Any):
+        """Many texts, streamed in batches of `bert.tokenize_batch_size` (TokenBatch objects)."""
+        from fmkit.bert.tokenizer import load_tokenizer, tokenize_batches
+
+        settings = self.settings_for("bert", model, options)
+        if pair is not None and not pair.strip():
+            raise BadInput("the --pair text is empty", "give a non-empty second sentence, or leave --pair out")
+        tok = load_tokenizer(settings.bert.model)
+        return tokenize_batches(tok, _texts(texts, "text"), pair, special, settings.bert.tokenize_batch_size)
+
+    def attention(self, text: str, *, model: str | None = None, **options: Any):
+        """Run BERT once on `text` -> AttentionResult with every layer's and head's attention."""
+        from fmkit.bert.attention import compute_attention, load_bert
+
+        settings = self.settings_for("bert", model, options)
+        if not isinstance(text, str) or not text.strip():
+            raise BadInput("the text is empty", "give a sentence to look at")
+        bert = load_bert(settings.bert.model, settings.runtime.device, settings.runtime.dtype)
+        result = compute_attention(bert, text, settings.bert.attention_max_tokens)
+        result.theme = settings.bert.theme
+        for note in result.notes:
+            self.notify(note)
+        return result
+
+    def positional(self, length: int | None = None, dim: int | None = None, *, dims: str | list[int] | None = None,
+                   model: str | None = None, learned: bool = False, **options: Any):
+        """The sinusoidal encoding (length x dim), or with `model`/`learned` BERT's learned one."""
+        from fmkit.bert.positional import learned_positions, sinusoidal_result
+
+        settings = self.settings_for("bert", model, {**options, "positional_length": length,
+                                                     "positional_dim": dim})
+        b = settings.bert
+        dims_text = ",".join(map(str, dims)) if isinstance(dims, (list, tuple)) else dims
+        if model is not None or learned:
+            from fmkit.bert.attention import load_bert
+
+            bert = load_bert(b.model, settings.runtime.device, settings.runtime.dtype)
+            result = learned_positions(bert, b.positional_length, dims_text)
+            if dim is not None and dim != result.dim:
+                self.notify(f"--dim {dim} ignored: {result.model}'s position embeddings are {result.dim} wide")
+        else:
+            result = sinusoidal_result(b.positional_length, b.positional_dim, dims_text)
+        result.theme = b.theme
+        return result
+
+    # --- How GPT-2 writes ------------------------------------------------------------------
+
+    def generate(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
+                 greedy: bool = False, truncate: bool = False, stream: bool = False, **options: Any):
+        """Continue each prompt -> list of Generation (in input order). With `stream=True`, yields
+        the new text piece by piece instead (one prompt at a time, as the terminal shows it)."""
+        from fmkit.generate.decode import Generation, Piece
+
+        run = self.iter_generate(prompts, model=model, seed=seed, greedy=greedy, truncate=truncate,
+                                 stream=stream, **options)
+        if stream:
+            return (event.text for event in run if isinstance(event, Piece))
+        return [event for event in run if isinstance(event, Generation)]
+
+    def iter_generate(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
+                      greedy: bool = False, truncate: bool = False, stream: bool = False, **options: Any):
+        """GenerateRun: iterate for Piece (when streaming) and Generation events; notices go to notify."""
+        from fmkit.generate.run import GenerateRun
+
+        if greedy:
+            options["do_sample"] = False
+        settings = self.settings_for("generate", model, options)
+        return GenerateRun(settings, _texts(prompts, "prompt"), seed=seed, truncate=truncate, stream=stream,
+                           notify=self.notify)
+
+    # --- How Stable Diffusion paints -------------------------------------------------------
+
+    def diffuse(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
+                negative_prompt: str | None = None, save: bool | str | Path = False, force: bool = False,
+                progress: Progress | None = None, **options: Any) -> list:
+        """Draw each prompt -> list of DiffuseResult (`.image` is a PIL image). `save=True` writes
+        PROMPT-SEED.png files here, `save="fox.png"` that name (fox-2.png, ... for more images)."""
+        return list(self.iter_diffuse(prompts, model=model, seed=seed, negative_prompt=negative_prompt, save=save,
+                                      force=force, progress=progress, **options))
+
+    def iter_diffuse(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
+                     negative_prompt: str | None = None, save: bool | str | Path = False, force: bool = False,
+                     progress: Progress | None = None, **options: Any):
+        """The same as `diffuse`, one result at a time as each is rendered (and saved)."""
+        from fmkit.diffuse.run import DiffuseRun
+
+        settings = self.settings_for("diffuse", model, options)
+        return DiffuseRun(settings, _texts(prompts, "prompt"), seed=seed, negative_prompt=negative_prompt,
+                          save=save, force=force, progress=progress, notify=self.notify)
+
+    # --- How YOLO sees ---------------------------------------------------------------------
+
+    def detect(self, sources: str | Path | Iterable[str | Path] | None = None, *, model: str | None = None,
+               output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
+               interval: float = 0.5, max_polls: int | None = None, save_txt: bool = False, coco: bool = False,
+               classes: str | list | None = None, force: bool = False, store_options: dict | None = None,
+               on_written: Callable | None = None, **options: Any):
+        """Detect objects -> DetectRun, an iterator of DetectResult in input order. Sources: files,
+        folders, globs, `s3://` URIs; `output` writes annotated images and one JSON per image."""
+        from fmkit.detect.run import DetectRun
+
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        settings = self.settings_for("detect", model, options)
+        return DetectRun(settings, sources, output=output, recursive=recursive, watch=watch, interval=interval,
+                         max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
+                         store_options=store_options, notify=self.notify, on_written=on_written)

@@ -1,0 +1,154 @@
+"""`fmkit detect` over a real S3 server (SeaweedFS on 127.0.0.1, tests/seaweed.py): the course's
+uploads/ -> results/ pipeline, idempotent re-runs, watching a prefix, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from seaweed import admin_client, new_bucket
+from test_detect import BUS, ZIDANE
+
+KOREAN = "고양이 사진.jpg"
+
+
+@pytest.fixture
+def bucket(s3_env):
+    return new_bucket(s3_env)
+
+
+@pytest.fixture
+def s3(s3_env):
+    return admin_client(s3_env)
+
+
+@pytest.fixture
+def detect(cli, tiny_yolo):
+    """fmkit detect with the tiny model at 160 px; returns (result, parsed JSON lines)."""
+
+    def go(*args, input=None):
+        r = cli(["detect", *map(str, args), "--model", tiny_yolo, "--imgsz", "160", "--json"], input=input)
+        return r, [json.loads(line) for line in r.stdout.splitlines()]
+
+    return go
+
+
+def keys(s3, bucket: str, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def upload(s3, bucket: str, files: dict[str, bytes]) -> None:
+    for key, data in files.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+def test_uploads_to_results_in_the_bucket_same_layout_as_a_folder(detect, s3, bucket, s3_env):
+    upload(s3, bucket, {"uploads/bus.jpg": BUS.read_bytes(), f"uploads/{KOREAN}": ZIDANE.read_bytes(),
+                        "uploads/day 2/bus.jpg": BUS.read_bytes(), "uploads/empty.jpg": b"",
+                        "uploads/notes.jpg": b"not an image", "uploads/.hidden.jpg": BUS.read_bytes()})
+    r, lines = detect(f"s3://{bucket}/uploads/", "-r", "-o", f"s3://{bucket}/results/")
+    assert r.exit_code == 1  # two bad objects; the rest went on
+    by = {o["source"].split("/uploads/", 1)[1]: o for o in lines}
+    assert sorted(by) == ["bus.jpg", "day 2/bus.jpg", "empty.jpg", "notes.jpg", KOREAN]
+    assert by["empty.jpg"]["error"] == "empty file (0 bytes)" and "not an image" in by["notes.jpg"]["error"]
+    assert by[KOREAN]["width"] == 1280 and by["bus.jpg"]["outputs"]["json"] == f"s3://{bucket}/results/bus.jpg.json"
+    assert keys(s3, bucket, "results/") == sorted(
+        f"results/{n}" for n in ("bus.jpg", "bus.jpg.json", "day 2/bus.jpg", "day 2/bus.jpg.json",
+                                 KOREAN, f"{KOREAN}.json"))  # no result JSON for a source that failed
+    stored = json.loads(s3.get_object(Bucket=bucket, Key="results/bus.jpg.json")["Body"].read())
+    assert stored["detections"] == by["bus.jpg"]["detections"]
+    assert stored["identity"]["version"].endswith(f":{BUS.stat().st_size}")  # ETag and size
+    assert s3_env.admin_secret not in r.stdout + r.stderr
+
+
+def test_rerun_skips_done_redoes_replaced_and_force_redoes_all(detect, s3, bucket):
+    upload(s3, bucket, {"uploads/a.jpg": BUS.read_bytes(), "uploads/b.jpg": ZIDANE.read_bytes()})
+    args = (f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/")
+    r, first = detect(*args)
+    assert r.exit_code == 0 and len(first) == 2
+    r, again = detect(*args)
+    assert r.exit_code == 0 and again == [] and "skipped 2 images" in r.stderr
+    upload(s3, bucket, {"uploads/b.jpg": BUS.read_bytes()})  # the upload was replaced
+    r, redo = detect(*args)
+    assert [o["source"].rsplit("/", 1)[1] for o in redo] == ["b.jpg"] and redo[0]["width"] == 810
+    assert redo[0]["outputs"]["image"].endswith("/results/b.jpg")  # redone in place, not b-2.jpg
+    r, forced = detect(*args, "--force")
+    assert len(forced) == 2
+    r, changed = detect(*args, "--conf", "0.9")  # other parameters: the stored results do not match
+    assert len(changed) == 2
+
+
+def test_local_to_bucket_bucket_to_local_globs_and_stdin(detect, s3, bucket, tmp_path):
+    upload(s3, bucket, {"uploads/bus.jpg": BUS.read_bytes(), "uploads/zidane.png": ZIDANE.read_bytes()})
+    r, lines = detect(f"s3://{bucket}/uploads/*.jpg", "-o", tmp_path / "local")
+    assert r.exit_code == 0 and [o["source"] for o in lines] == [f"s3://{bucket}/uploads/bus.jpg"]
+    assert sorted(p.name for p in (tmp_path / "local").iterdir()) == ["bus.jpg", "bus.jpg.json"]
+    r, lines = detect(BUS, "-o", f"s3://{bucket}/from-laptop/")
+    assert r.exit_code == 0 and keys(s3, bucket, "from-laptop/") == ["from-laptop/bus.jpg", "from-laptop/bus.jpg.json"]
+    r, lines = detect("-", input=f"s3://{bucket}/uploads/zidane.png\ns3://{bucket}/uploads/missing.jpg\n")
+    assert [o.get("width") for o in lines] == [1280, None] and r.exit_code == 1
+    assert "no such object" in lines[1]["error"]
+
+
+def test_output_inside_the_input_prefix_is_refused(detect, bucket):
+    r, _ = detect(f"s3://{bucket}/uploads/", "-r", "-o", f"s3://{bucket}/uploads/results/")
+    assert r.exit_code == 2 and "inside the input" in r.stderr
+    r, _ = detect("--watch", f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/uploads/")
+    assert r.exit_code == 2 and "inside the input" in r.stderr
+
+
+def test_watch_a_prefix_processes_each_new_upload_once(cli, tiny_yolo, s3, bucket):
+    upload(s3, bucket, {"uploads/first.jpg": BUS.read_bytes()})
+
+    def uploader():
+        time.sleep(1.0)
+        upload(s3, bucket, {"uploads/second.jpg": ZIDANE.read_bytes()})
+        time.sleep(0.6)
+        upload(s3, bucket, {"uploads/first.jpg": ZIDANE.read_bytes()})  # replaced: detected again
+
+    writer = threading.Thread(target=uploader)
+    writer.start()
+    r = cli(["detect", "--watch", f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/", "--model", tiny_yolo,
+             "--imgsz", "160", "--json", "--interval", "0.2", "--max-polls", "40"])
+    writer.join()
+    names = [json.loads(line)["source"].rsplit("/", 1)[1] for line in r.stdout.splitlines()]
+    assert r.exit_code == 0, r.stderr
+    assert names == ["first.jpg", "second.jpg", "first.jpg"]
+    assert "images/s" not in r.stderr  # a watcher's rate would say nothing
+
+
+def test_read_only_identity_gets_one_line_naming_the_action_and_key(cli, tiny_yolo, s3_env, s3, bucket, monkeypatch):
+    upload(s3, bucket, {"uploads/bus.jpg": BUS.read_bytes()})
+    for var, value in s3_env.env(reader=True).items():
+        monkeypatch.setenv(var, value)
+    r = cli(["detect", f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/", "--model", tiny_yolo,
+             "--imgsz", "160"])
+    assert r.exit_code == 1 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert "denied" in line and "PutObject" in line and f"s3://{bucket}/results/" in line
+    assert s3_env.reader_secret not in r.stdout + r.stderr
+    assert keys(s3, bucket, "results/") == []
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["s3://no-such-bucket-fmkit/uploads/"], 1, "does not exist"),
+    (["s3://Bad_Bucket/uploads/"], 2, "bucket names are 3-63 characters"),
+    (["--endpoint-url", "http://127.0.0.1:9", "s3://whatever/uploads/"], 1, "cannot reach"),
+])
+def test_bad_buckets_are_one_line(detect, s3_env, args, code, words):
+    started = time.monotonic()
+    r, _ = detect(*args)
+    assert r.exit_code == code, r.stderr
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert time.monotonic() - started < 15  # an unreachable endpoint fails in seconds, not minutes
+
+
+def test_wrong_secret_is_rejected_and_never_printed(detect, s3_env, bucket, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-SECRET-never-shown-123")
+    r, _ = detect(f"s3://{bucket}/uploads/")
+    assert r.exit_code == 1 and "rejected" in r.stderr
+    assert "wrong-SECRET-never-shown-123" not in r.stdout + r.stderr
