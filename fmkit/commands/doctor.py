@@ -6,14 +6,17 @@ import os
 import platform
 import sys
 import threading
-from importlib import metadata
 
-from fmkit import __version__, catalog, environment, hardware, output
+from fmkit import __version__, output
 from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, SetOpt, fmkit_command
-from fmkit.profiles import load_settings
+
+# catalog, environment, hardware, profiles and importlib.metadata are imported when doctor runs:
+# `fmkit --help` builds every command's options, so module-level imports here slow down all of fmkit.
 
 
 def _version(*dists: str) -> str | None:
+    from importlib import metadata
+
     for dist in dists:
         try:
             return metadata.version(dist)
@@ -36,6 +39,8 @@ def _torch_facts() -> dict:
             facts["cuda_devices"].append({"name": p.name, "memory_mb": p.total_memory // 2**20})
         facts["bf16"] = torch.cuda.is_bf16_supported()
     else:
+        from fmkit import hardware
+
         facts["cpu_bf16"] = hardware.cpu_has_native_bf16()
     return facts
 
@@ -44,6 +49,9 @@ def _torch_facts() -> dict:
 def doctor(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
            json_: JsonOpt = False) -> None:
     """Show Python, library versions, devices, memory, the chosen profile, offline state and caches."""
+    from fmkit import catalog, environment, hardware
+    from fmkit.profiles import load_settings
+
     environment.prepare(offline=offline)
     settings = load_settings(profile, sets or ())
     # The network probe (up to 2 s) runs while torch imports (~3 s), so doctor stays fast.

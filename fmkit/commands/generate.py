@@ -47,7 +47,8 @@ def generate(
 ) -> None:
     """Continue text with a GPT-2-family model, token by token.
 
-    [dim]fmkit generate "Star Trek" --seed 1[/dim]   ·   [dim]cat prompts.txt | fmkit generate - --json[/dim]
+    [dim]fmkit generate "Star Trek" --seed 1
+    cat prompts.txt | fmkit generate - --json[/dim]
     """
     fk = session(profile, sets, offline, device, quiet)
     live = stream and not json_

@@ -6,13 +6,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from fmkit import catalog, environment, output
+from fmkit import output
 from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt, fmkit_command
 from fmkit.errors import FmkitError
-from fmkit.profiles import load_settings
+
+# catalog, environment and profiles are imported when a command runs, so `fmkit --help` stays fast.
 
 
 def _profile_models(profile: str | None, sets: list[str] | None) -> dict[str, str]:
+    from fmkit.profiles import load_settings
+
     s = load_settings(profile, sets or ())
     return {"bert": s.bert.model, "generate": s.generate.model, "diffuse": s.diffuse.model, "detect": s.detect.model}
 
@@ -21,6 +24,8 @@ def _profile_models(profile: str | None, sets: list[str] | None) -> dict[str, st
 def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
            json_: JsonOpt = False) -> None:
     """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network)."""
+    from fmkit import catalog, environment
+
     environment.prepare(offline=offline)
     used = {m: section for section, m in _profile_models(profile, sets).items()}
     rows = []
@@ -36,12 +41,16 @@ def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt 
     from rich.table import Table
 
     t = Table(title="fmkit models (* = used by the active profile)", title_justify="left")
-    for col in ("alias", "family", "source", "size", "here", "what"):
-        t.add_column(col)
+    t.add_column("alias", no_wrap=True)  # typed back as --model ALIAS: never cut
+    t.add_column("size", no_wrap=True, justify="right")
+    t.add_column("here", no_wrap=True)
+    t.add_column("what (family; where it comes from)", overflow="fold")  # hub ids are copied too: fold, never "..."
     for r in rows:
-        t.add_row(("* " if r["profile_uses"] else "  ") + r["alias"], r["family"], f"{r['kind']}: {r['source']}",
+        what = (f"{output.escape(r['description'])} [dim]({r['family']})[/dim]\n"
+                f"[dim]{r['kind']}: {output.escape(r['source'])}[/dim]")
+        t.add_row(("* " if r["profile_uses"] else "  ") + r["alias"],
                   f"{r['size_mb']} MB" if r["size_mb"] else "?",
-                  "[green]yes[/green]" if r["present"] else "[dim]no[/dim]", r["description"])
+                  "[green]yes[/green]" if r["present"] else "[dim]no[/dim]", what)
     output.stdout_console().print(t)
 
 
@@ -53,10 +62,13 @@ def pull(
     json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Download models into the cache now, so lessons later work with no network."""
+    from fmkit import catalog, environment
+
     environment.prepare(offline=offline, download_progress=not (quiet or json_))
     wanted = list(dict.fromkeys(names or _profile_models(profile, sets).values()))
     failed = 0
     for name in wanted:
+        source = None
         try:
             source = catalog.resolve(name)
             path = catalog.present(source)
@@ -68,6 +80,8 @@ def pull(
             elif source.kind == "local":
                 status = "local"
         except FmkitError as e:
+            if source is not None and e.hint == source.pull_hint:
+                e.hint = catalog.unavailable_hint(source, pulling=True)  # not "run fmkit pull" again
             failed += 1
             if json_:
                 output.emit_json({"model": name, "status": "error", "error": str(e)})

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fmkit import environment, output
+from fmkit import output
 from fmkit.commands.common import JsonOpt, SetOpt, fmkit_command
-from fmkit.profiles import available_profiles, choose_profile, load_settings, read_toml
+
+# fmkit.profiles and fmkit.environment are imported when the command runs (`fmkit --help` stays fast).
 
 
 def _show(value: Any) -> str:
@@ -25,28 +26,39 @@ def profiles(
     json_: JsonOpt = False,
 ) -> None:
     """List profiles, or show one with every setting and where its value came from."""
+    from fmkit import environment
+    from fmkit.profiles import load_settings
+
     environment.prepare()
     if name is None and not sets:
         _list_profiles(json_)
         return
     settings = load_settings(name, sets or ())
+    # NAME here is this command's argument, not --profile (load_settings takes it as the request).
+    reason = "the NAME argument" if name else settings.reason
     if json_:
         output.emit_json({"profile": settings.profile, "path": str(settings.profile_path),
-                          "reason": settings.reason,
+                          "reason": "argument" if name else settings.reason,
                           "settings": {k: {"value": v, "source": s} for k, v, s in settings.rows()}})
         return
     from rich.table import Table
 
-    table = Table(title=f"profile {settings.profile} ({settings.profile_path}; chosen by {settings.reason})",
-                  title_justify="left")
-    for col in ("key", "value", "from"):
-        table.add_column(col)
+    console = output.stdout_console()
+    # The file path goes on its own line (soft-wrapped, never cut), so it can be copied whole.
+    console.print(f"profile [bold]{output.escape(settings.profile)}[/bold] (chosen by {output.escape(reason)})\n"
+                  f"file: {output.escape(str(settings.profile_path))}", soft_wrap=True)
+    table = Table()
+    table.add_column("key", no_wrap=True)  # keys are typed back into --set: never cut
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
     for key, value, source in settings.rows():
         table.add_row(key, _show(value), source)
-    output.stdout_console().print(table)
+    console.print(table)
 
 
 def _list_profiles(json_: bool) -> None:
+    from fmkit.profiles import available_profiles, choose_profile, read_toml
+
     active, reason = choose_profile(None, os.environ)
     rows = []
     for pname, path in available_profiles().items():
@@ -59,10 +71,15 @@ def _list_profiles(json_: bool) -> None:
         return
     from rich.table import Table
 
+    console = output.stdout_console()
     table = Table(title=f"profiles (active: {active}; {reason})", title_justify="left")
-    for col in ("", "name", "description", "file"):
-        table.add_column(col)
+    table.add_column("")
+    table.add_column("name", no_wrap=True)  # typed back as --profile NAME: never cut
+    table.add_column("description")
     for row in rows:
         desc = row["description"] + (f" (extends {row['extends']})" if row["extends"] else "")
-        table.add_row("*" if row["active"] else "", row["name"], desc, row["path"])
-    output.stdout_console().print(table)
+        table.add_row("*" if row["active"] else "", row["name"], desc)
+    console.print(table)
+    # Paths on lines of their own (soft-wrapped, never cut), so each can be copied whole.
+    for row in rows:
+        console.print(f"{row['name']}: {output.escape(row['path'])}", soft_wrap=True)
