@@ -51,14 +51,16 @@ def tokens_html(item) -> str:
 
 
 def attention_iframe(result, layer: int | None = None, head: int | None = None, theme: str | None = None,
-                     height: int = 720) -> str:
-    """The offline viewer for `result`, isolated in a sandboxed iframe (see the module docstring)."""
+                     height: int | None = None) -> str:
+    """The offline viewer for `result`, isolated in a sandboxed iframe (see the module docstring);
+    tall enough for its tokens (the viewer's lines view grows with them)."""
     from fmkit.render.attention_html import render_html
 
+    height = height or min(1100, 380 + 22 * len(result.tokens))
     page = render_html(result, result.check_layer(layer), result.check_head(head),
                        theme or getattr(result, "theme", "light"))
-    return (f'<iframe class="fmkit-attention" sandbox="allow-scripts" style="width:100%;height:{height}px;'
-            f'border:1px solid #d0d7de;border-radius:6px" srcdoc="{html.escape(page, quote=True)}"></iframe>')
+    return (f'<iframe class="fmkit-attention" sandbox="allow-scripts" style="width:100%;box-sizing:border-box;'
+            f'height:{height}px;border:1px solid #d0d7de;border-radius:6px" srcdoc="{html.escape(page, quote=True)}"></iframe>')
 
 
 def positional_png(result) -> bytes:
