@@ -159,3 +159,45 @@ def test_a_test_session_removes_its_temp_dir_and_builds_outside_the_checkout(tmp
     assert not list(tmp.glob("fmkit-tests-*"))
     source = (REPO / "tests" / "test_packaging.py").read_text()
     assert "copy_sources" in source and "str(REPO)]" not in source  # the wheel is built from a copy
+
+
+# --- item 6: the terminal heatmap is readable on 16 and 256 colours ---------------------------
+
+
+@pytest.mark.parametrize("color_system", ["standard", "256", "truecolor"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_heatmap_text_contrasts_with_the_cell_as_the_terminal_shows_it(color_system, theme):
+    import io
+
+    import numpy as np
+    from rich.color import Color, ColorSystem
+    from rich.console import Console
+
+    from fmkit.render.terminal import cell_colour, heatmap, text_colour_on
+
+    def luminance(name):
+        colour = Color.parse(name)
+        if color_system != "truecolor":
+            colour = colour.downgrade(ColorSystem.STANDARD if color_system == "standard" else ColorSystem.EIGHT_BIT)
+        return sum(w * (c / 255) for w, c in zip((0.2126, 0.7152, 0.0722), colour.get_truecolor()))
+
+    steps = []
+    for t in np.linspace(0, 1, 11):
+        background = cell_colour(t, theme, color_system)
+        fg = text_colour_on(background, color_system)
+        assert abs(luminance(background) - (0.0 if fg == "black" else 1.0)) > 0.35, (t, background, fg)
+        steps.append(background)
+    assert len(set(steps)) >= 5  # a 16-colour terminal still shows distinguishable steps
+    out = io.StringIO()
+    Console(file=out, color_system=color_system, width=80, force_terminal=True).print(
+        heatmap(np.linspace(0, 1, 16).reshape(4, 4), list("abcd"), list("abcd"), title="t", theme=theme))
+    assert ".50" in out.getvalue() or ".53" in out.getvalue()
+
+
+def test_bert_section_of_the_readme_runs_offline_as_written():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### How BERT reads text")[1].split("\n### ")[0]
+    assert "export FMKIT_BERT_MODEL=minilm" in section.split("fmkit tokenize")[0]  # said once, at the top
+    from fmkit.profiles import load_settings
+
+    assert load_settings("laptop", env={"FMKIT_BERT_MODEL": "minilm"}).bert.model == "minilm"

@@ -12,6 +12,20 @@ _SHADES = " ░▒▓█"
 _SCALES = {"light": ((255, 255, 255), (8, 48, 107)), "dark": ((22, 27, 34), (255, 166, 87))}
 
 
+# On a 16-colour terminal (TERM=xterm) the #rrggbb scale would collapse into white and two greys;
+# these ramps of its own palette keep five distinguishable steps.
+_STANDARD_RAMPS = {"light": ("bright_white", "white", "bright_cyan", "cyan", "blue"),
+                   "dark": ("black", "bright_black", "red", "yellow", "bright_yellow")}
+
+
+def cell_colour(t: float, theme: str, color_system: str | None) -> str:
+    """The background of a cell at t in [0, 1], in colours the console can show."""
+    if color_system == "standard":
+        ramp = _STANDARD_RAMPS[theme]
+        return ramp[min(len(ramp) - 1, int(min(max(t, 0.0), 1.0) * len(ramp)))]
+    return _colour(t, theme)
+
+
 def _colour(t: float, theme: str) -> str:
     t = min(max(t, 0.0), 1.0)
     lo, hi = _SCALES[theme]
@@ -19,9 +33,48 @@ def _colour(t: float, theme: str) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def _linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def text_colour_on(background: str, color_system: str | None) -> str:
+    """'black' or 'white', whichever contrasts more with `background` *as the terminal shows it*:
+    a 16- or 256-colour terminal gets the nearest colour of its palette, not the #rrggbb asked for
+    (xterm's 16 colours turn a mid blue into light grey, where white text disappeared)."""
+    from rich.color import Color, ColorSystem
+
+    colour = Color.parse(background)
+    system = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT}.get(color_system or "")
+    if system is not None:
+        colour = colour.downgrade(system)
+    r, g, b = colour.get_truecolor()
+    luminance = 0.2126 * _linear(r) + 0.7152 * _linear(g) + 0.0722 * _linear(b)
+    # WCAG contrast ratios against black (L=0) and white (L=1)
+    return "black" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "white"
+
+
+class Heatmap:
+    """A rich renderable built when printed, so it fits the console it lands on: its width and its
+    colour system (truecolor, 256, 16 colours, or none)."""
+
+    def __init__(self, values, row_labels: Sequence[str], col_labels: Sequence[str], title: str, caption: str,
+                 theme: str, vmin: float, vmax: float, width: int):
+        self.args = (values, row_labels, col_labels, title, caption, theme, vmin, vmax)
+        self.width = width
+
+    def __rich_console__(self, console, options):
+        yield _heatmap(*self.args, width=min(self.width, options.max_width), color_system=console.color_system)
+
+
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str, caption: str = "",
             theme: str = "light", vmin: float = 0.0, vmax: float = 1.0, width: int = 80):
     """A rich renderable (title, table, caption) for `values` (rows x cols array-like), scaled vmin..vmax."""
+    return Heatmap(values, row_labels, col_labels, title, caption, theme, vmin, vmax, width)
+
+
+def _heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str, caption: str,
+             theme: str, vmin: float, vmax: float, width: int, color_system: str | None):
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -41,10 +94,10 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title:
         for j in range(cols):
             v = float(values[i][j])
             t_ = (v - vmin) / span
-            fg = "black" if (t_ < 0.5) == (theme == "light") else "white"
             if numbers:
                 text = f"{v:.2f}".replace("0.", ".", 1) if abs(v) < 1 else f"{v:.2f}"
-                cells.append(f"[{fg} on {_colour(t_, theme)}]{text:^6}[/]")
+                background = cell_colour(t_, theme, color_system)
+                cells.append(f"[{text_colour_on(background, color_system)} on {background}]{text:^6}[/]")
             else:  # shade glyphs stay readable where colour is off (pipes, NO_COLOR)
                 glyph = _SHADES[min(len(_SHADES) - 1, int(max(t_, 0.0) * len(_SHADES)))]
                 cells.append(f"[{_colour(max(t_, 0.15), theme)}]{glyph * 2}[/]")
