@@ -187,14 +187,30 @@ class Session:
                output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
                interval: float = 0.5, max_polls: int | None = None, save_txt: bool = False, coco: bool = False,
                classes: str | list | None = None, force: bool = False, store_options: dict | None = None,
-               on_written: Callable | None = None, **options: Any):
+               on_written: Callable | None = None, cluster: str | None = None, progress: Progress | None = None,
+               **options: Any):
         """Detect objects -> DetectRun, an iterator of DetectResult in input order. Sources: files,
-        folders, globs, `s3://` URIs; `output` writes annotated images and one JSON per image."""
+        folders, globs, `s3://` URIs; `output` writes annotated images and one JSON per image.
+        `cluster` (default: the profile's cluster.address): a Dask scheduler `tcp://host:8786` or
+        `local:N`; the run is spread over its workers (fmkit/cluster), results in the order they finish."""
         from fmkit.detect.run import DetectRun
 
         if isinstance(sources, (str, Path)):
             sources = [sources]
         settings = self.settings_for("detect", model, options)
+        address = settings.cluster.address if cluster is None else cluster
+        if address and address.strip():
+            if watch is not None:
+                where = "--cluster" if cluster is not None else settings.sources.get("cluster.address", "profile")
+                raise BadInput(f"--watch runs in one process; a cluster address is set ({where})",
+                               "leave --cluster out (or --set cluster.address=''), or run detect over the "
+                               "prefix on the cluster from a scheduled job")
+            from fmkit.cluster.client import ClusterRun
+
+            return ClusterRun(settings, sources, address=address, output=output, recursive=recursive,
+                              save_txt=save_txt, coco=coco, classes=classes, force=force, store_options=store_options,
+                              notify=self.notify, on_written=on_written, progress=progress,
+                              offline=environment.offline_requested())
         return DetectRun(settings, sources, output=output, recursive=recursive, watch=watch, interval=interval,
                          max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
                          store_options=store_options, notify=self.notify, on_written=on_written)

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 from fmkit import hardware
 from fmkit.environment import fmkit_home
 from fmkit.errors import ProfileError
-from fmkit.settings import Agent, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
+from fmkit.settings import Agent, Cluster, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
 
 try:
     import tomllib
@@ -65,6 +65,7 @@ class Settings:
     diffuse: Diffuse
     detect: Detect
     agent: Agent = field(default_factory=Agent)
+    cluster: Cluster = field(default_factory=Cluster)
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def value(self, dotted: str) -> Any:

@@ -113,6 +113,19 @@ class Agent:
     calibrate: bool = key(True, "agent: subtract each tool name's prior (its score for an empty request)")
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """`fmkit detect --cluster`: where the Dask scheduler is and how work is cut up for it."""
+
+    address: str = key("", "Dask scheduler for `fmkit detect`: tcp://host:8786, or local:N (N worker processes "
+                           "on this machine, on 127.0.0.1); empty = no cluster, one process")
+    chunk_size: int = key(16, "images per task sent to a worker (a multiple of detect.batch_size keeps batches "
+                              "full; each task costs a few ms of scheduling)", min=1, max=100_000)
+    threads_per_worker: int = key(1, "local:N only: tasks each worker process runs at once (torch's threads are "
+                                     "split between them; `dask worker --nthreads` decides elsewhere)",
+                                  min=1, max=256)
+
+
 SECTIONS: dict[str, type] = {
     "runtime": Runtime,
     "bert": Bert,
@@ -120,6 +133,7 @@ SECTIONS: dict[str, type] = {
     "diffuse": Diffuse,
     "detect": Detect,
     "agent": Agent,
+    "cluster": Cluster,
 }
 
 TOP_LEVEL_KEYS = ("extends", "description")

@@ -53,6 +53,10 @@ def detect(
     = None,
     region: Annotated[Optional[str], typer.Option("--region", metavar="REGION", rich_help_panel="Bucket",
                                                   help="AWS region (default: from the chain).")] = None,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", metavar="ADDRESS", rich_help_panel="Cluster",
+                                                   help="Spread the run over a Dask cluster: tcp://HOST:8786 or "
+                                                        "local:N (N processes here). SOURCE and OUTDIR: s3:// or "
+                                                        "a filesystem all workers share.")] = None,
     max_polls: Annotated[Optional[int], typer.Option("--max-polls", hidden=True)] = None,  # tests stop --watch with it
     profile: ProfileOpt = None, sets: SetOpt = None, model: ModelOpt = None, device: DeviceOpt = None,
     offline: OfflineOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False, force: ForceOpt = False,
@@ -72,7 +76,8 @@ def detect(
     run = fk.detect(sources, model=model, output=out, recursive=recursive, watch=watch, interval=interval,
                     max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
                     store_options={"endpoint_url": endpoint_url, "profile": aws_profile, "region": region},
-                    conf=conf, iou=iou, imgsz=imgsz, max_det=max_det, batch_size=batch_size, half=half)
+                    conf=conf, iou=iou, imgsz=imgsz, max_det=max_det, batch_size=batch_size, half=half,
+                    cluster=cluster, progress=_progress(quiet))
     if gallery:
         if out is None:
             from fmkit.errors import BadInput
@@ -91,3 +96,27 @@ def detect(
         output.warn("no images to process (empty list on stdin?)")
     if run.summary.failed:
         raise typer.Exit(1)
+
+
+def _progress(quiet: bool):
+    """--cluster's progress bar on stderr, while stdout goes to a file or pipe (on a terminal the
+    tables are the progress). Not output.progress_bar: its Live display would route stdout's JSON
+    lines through the stderr console."""
+    import contextlib
+    import sys
+
+    @contextlib.contextmanager
+    def bar(description: str, total: int | None):
+        console = output.stderr_console()
+        if quiet or not console.is_terminal or sys.stdout.isatty():
+            yield lambda n=1: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True, redirect_stdout=False,
+                      redirect_stderr=False) as progress:
+            task = progress.add_task(description, total=total)
+            yield lambda n=1: progress.advance(task, n)
+
+    return bar
