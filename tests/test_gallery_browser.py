@@ -180,6 +180,20 @@ def test_control_the_same_payload_runs_when_rendered_as_markup(page, hostile):
     page.wait_for_selector("body[data-pwned]", state="attached", timeout=5000)
 
 
+# Every word the page shows people (text, titles, labels), leaving out what comes from data (.d).
+KOREAN_WORDS_JS = """() => {
+  const words = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+  const data = n => (n.nodeType === 1 ? n : n.parentElement).closest('.d, script, style, noscript');
+  for (let n = walk.currentNode; n; n = walk.nextNode()) {
+    if (data(n)) continue;
+    if (n.nodeType === 3) words.push(n.textContent);
+    else for (const a of ['title', 'aria-label', 'placeholder', 'alt']) if (n.getAttribute(a)) words.push(n.getAttribute(a));
+  }
+  words.push(document.title);
+  return words.join(' ');
+}"""
+
+
 def test_korean_page_has_no_english_ui_words(page, tmp_path, artifacts):
     from fmkit.gallery import build_gallery
 
@@ -187,26 +201,15 @@ def test_korean_page_has_no_english_ui_words(page, tmp_path, artifacts):
     build_gallery(root, lang="ko")
     open_page(page, (root / "index.html").as_uri())
     page.click("details#run summary")
-    collect = """() => {
-      const words = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
-      const data = n => (n.nodeType === 1 ? n : n.parentElement).closest('.d, script, style, noscript');
-      for (let n = walk.currentNode; n; n = walk.nextNode()) {
-        if (data(n)) continue;
-        if (n.nodeType === 3) words.push(n.textContent);
-        else for (const a of ['title', 'aria-label', 'placeholder', 'alt']) if (n.getAttribute(a)) words.push(n.getAttribute(a));
-      }
-      words.push(document.title);
-      return words.join(' ');
-    }"""
-    seen = [page.evaluate(collect)]
+    seen = [page.evaluate(KOREAN_WORDS_JS)]
     for i in range(len(names(page))):
         page.click(f"figure.card[data-index='{i}']")
-        seen.append(page.evaluate(collect))
+        seen.append(page.evaluate(KOREAN_WORDS_JS))
         if i == 0:
             shot(page, artifacts, "gallery-ko-view")
         page.keyboard.press("Escape")
     page.hover("figure[data-name='park.jpg'] rect[data-label='dog']")
-    seen.append(page.evaluate(collect))
+    seen.append(page.evaluate(KOREAN_WORDS_JS))
     shot(page, artifacts, "gallery-ko", full_page=True)
     text = " ".join(seen)
     english = sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - {"fmkit"})

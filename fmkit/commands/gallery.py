@@ -1,8 +1,8 @@
-"""`fmkit gallery`: write the results page of a detect OUTDIR (and the images diffuse painted)."""
+"""`fmkit gallery`: write the results page of a detect OUTDIR, local or in a bucket (and the
+images diffuse painted)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,22 +14,40 @@ from fmkit.commands.common import ForceOpt, JsonOpt, QuietOpt, fmkit_command
 @fmkit_command
 def gallery(
     results: Annotated[str, typer.Argument(metavar="RESULTS", show_default=False,
-                                           help="The OUTDIR of `fmkit detect -o OUTDIR` (or a folder of fmkit diffuse PNGs).")],
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="DIR", rich_help_panel="Output",
-                                                help="Write index.html and manifest.js here (default: into RESULTS, so one folder is the whole site).")] = None,
+                                           help="The OUTDIR of `fmkit detect -o OUTDIR`: a folder or s3://BUCKET/PREFIX/ "
+                                                "(or a folder of fmkit diffuse PNGs).")],
+    out: Annotated[Optional[str], typer.Option("--output", "-o", metavar="DIR", rich_help_panel="Output",
+                                               help="Write index.html, manifest.js and stamp.js here (default: into "
+                                                    "RESULTS, so one folder or prefix is the whole site).")] = None,
     lang: Annotated[str, typer.Option("--lang", metavar="en|ko", help="Language of every word on the page.")] = "en",
-    presign: Annotated[Optional[int], typer.Option("--presign", metavar="SECONDS",
-                                                   help="For a private s3:// bucket: presigned image links valid this long (at most 604800, 7 days).")] = None,
+    presign: Annotated[Optional[int], typer.Option("--presign", metavar="SECONDS", rich_help_panel="Bucket",
+                                                   help="For s3:// RESULTS and a page in -o DIR: presigned image links "
+                                                        "valid this long (1-604800, 7 days); the page says when they expire.")] = None,
+    public_url_base: Annotated[Optional[str], typer.Option(
+        "--public-url-base", metavar="URL", rich_help_panel="Bucket",
+        help="For s3:// RESULTS readable by anyone and a page in -o DIR: the URL RESULTS is served at "
+             "(e.g. https://BUCKET.s3.REGION.amazonaws.com/results/); images are linked under it.")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", metavar="URL", rich_help_panel="Bucket",
+                                                        help="S3-compatible server (default: AWS_ENDPOINT_URL_S3, "
+                                                             "AWS_ENDPOINT_URL, else AWS).")] = None,
+    aws_profile: Annotated[Optional[str], typer.Option("--aws-profile", metavar="NAME", rich_help_panel="Bucket",
+                                                       help="Profile in ~/.aws/credentials and ~/.aws/config "
+                                                            "(default: AWS_PROFILE, else the standard chain).")] = None,
+    region: Annotated[Optional[str], typer.Option("--region", metavar="REGION", rich_help_panel="Bucket",
+                                                  help="AWS region (default: from the chain).")] = None,
     force: ForceOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Write a web page of the results: boxes you can filter by label and confidence, counts per
     label, least-certain-first review, prompts of generated images.
 
     [b]fmkit gallery results/[/b]  ·  [b]fmkit gallery results/ --lang ko[/b]  ·  [b]python -m http.server -d results[/b]
+
+    [b]fmkit gallery s3://BUCKET/results/[/b] (the page goes beside the results)  ·  [b]fmkit gallery s3://BUCKET/results/ -o site/ --presign 86400[/b]
     """
     from fmkit.gallery import build_gallery
 
-    summary = build_gallery(results, out, lang=lang, presign=presign, force=force)
+    summary = build_gallery(results, out, lang=lang, presign=presign, force=force, public_url_base=public_url_base,
+                            store_options={"endpoint_url": endpoint_url, "profile": aws_profile, "region": region})
     if json_:
         output.emit_json(summary.to_dict())
     elif not quiet:

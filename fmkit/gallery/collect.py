@@ -2,48 +2,59 @@
 `fmkit diffuse` PNG (its parameters are in PNG text chunks), and one card for every result that
 cannot be shown (corrupt, newer schema, image missing) saying why.
 
-All reading of the folder goes through `ResultsFolder` (local files today); switching to
-`fmkit.io.store_for(uri)` means changing that one class.
+All reading goes through `ResultsFolder`, which reads through `fmkit.io` (a local folder or an
+`s3://bucket/prefix/`): one listing (streamed page by page from a bucket), each result JSON, and
+the first bytes of each diffuse PNG (its text chunks come before the pixels). Images themselves
+are never downloaded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Container, Iterable, Iterator, TypeVar
 
-from fmkit.errors import BadInput
-from fmkit.gallery.pngtext import read_png_info
+from fmkit import io
+from fmkit.errors import BadInput, FmkitError
+from fmkit.gallery.pngtext import read_png_info, text_complete
+from fmkit.io.store import Entry
 
 SCHEMA = 1  # the newest result-JSON schema this gallery understands (no "schema" key = 1)
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 SKIP_JSON = {"coco.json"}  # run-level files detect writes beside the results
 DIFFUSE_PARAMS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "scheduler", "height", "width",
                   "device", "dtype", "strategy", "fmkit_version")
+PNG_HEAD = 64 * 1024  # bytes read from each PNG: the text chunks diffuse writes sit before the pixels
+READERS = 8  # concurrent reads from a bucket (botocore's connection pool holds 10)
 
-
-@dataclass
-class Entry:
-    """One file of the results folder: its path inside the folder (POSIX), size and mtime."""
-
-    name: str
-    size: int
-    mtime: float
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ResultsFolder:
-    """The one reader of a results folder. Local paths only for now: this is the class to point
-    at fmkit.io (list / read_bytes / stat) when s3:// results arrive."""
+    """The one reader of a results folder: a local path or `s3://bucket/prefix/`, through
+    fmkit.io. Names are POSIX paths relative to the folder ('sub/bus.jpg')."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, store=None, **store_options):
         text = str(root)
-        if "://" in text:
-            raise BadInput(f"cannot read {text}: only local results folders are supported in this version",
-                           "copy the results to a local folder first")
+        self.remote = io.is_remote(text)
+        if self.remote:
+            self.uri = text.rstrip("/") + "/"  # a prefix is a folder: s3://b/results and .../results/ alike
+            self.root = None
+            self.store = store or io.store_for(text, **store_options)
+            self.bucket, self.prefix = self.store.parse(self.uri)  # validates the bucket name (usage error)
+            # The bucket exists and these credentials may list this prefix (one small request; a wrong
+            # secret, a missing bucket or a denied listing fail here, in one line, exit 1).
+            self.store.prepare_folder(self.uri)
+            return
         self.root = Path(text).expanduser()
         self.uri = text
+        self.store = store or io.store_for(str(self.root))
+        self.bucket, self.prefix = None, None
         if not self.root.exists():
             raise BadInput(f"results folder {self.root} does not exist", "give the OUTDIR of `fmkit detect -o OUTDIR`")
         if not self.root.is_dir():
@@ -51,38 +62,56 @@ class ResultsFolder:
         if not os.access(self.root, os.R_OK | os.X_OK):
             raise BadInput(f"cannot read results folder {self.root} (permission denied)", "check its permissions")
 
+    def location(self, name: str) -> str:
+        """The full URI (or path) of a name inside the folder."""
+        return self.store.join(self.uri if self.remote else str(self.root), name)
+
     def list(self) -> Iterator[Entry]:
-        """Every file below the root, hidden files and folders (temporary writes) left out."""
-        stack = [self.root]
-        while stack:
-            folder = stack.pop()
-            try:
-                items = list(os.scandir(folder))
-            except OSError:
-                continue  # an unreadable subfolder: its results are simply not listed
-            for item in items:
-                if item.name.startswith("."):
-                    continue
-                try:
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append(Path(item.path))
-                    elif item.is_file():
-                        st = item.stat()
-                        name = Path(item.path).relative_to(self.root).as_posix()
-                        yield Entry(name, st.st_size, st.st_mtime)
-                except OSError:
-                    continue
+        """Every file below the root (streamed; hidden names, temporary writes, left out)."""
+        return self.store.list(self.uri if self.remote else str(self.root), recursive=True)
 
     def read_bytes(self, name: str) -> bytes:
-        return (self.root / name).read_bytes()
+        return self.store.read_bytes(self.location(name))
+
+    def read_head(self, name: str, length: int) -> bytes:
+        """The first `length` bytes (a ranged GET from a bucket; a short read locally)."""
+        if self.remote:
+            head = getattr(self.store, "read_head", None)
+            return head(self.location(name), length) if head else self.read_bytes(name)
+        with open(self.location(name), "rb") as f:
+            return f.read(length)
 
     def exists(self, name: str) -> bool:
-        return (self.root / name).is_file()
+        return self.store.exists(self.location(name))
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """fn over items, in order: concurrently for a bucket (each read is a round trip), in
+        this thread for a local folder."""
+        if not self.remote:
+            return map(fn, items)
+        pool = ThreadPoolExecutor(READERS, thread_name_prefix="fmkit-gallery-read")
+
+        def results() -> Iterator[R]:
+            try:
+                yield from pool.map(fn, items)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+        return results()
 
     def inside(self, path: str) -> str | None:
         """A path from a result JSON as a name inside the folder, or None when it points
         elsewhere. detect writes paths as given on its command line (absolute, or relative to
-        where it ran); `outputs.original` may be relative to the folder itself."""
+        where it ran; `s3://bucket/key` for a bucket); `outputs.original` may be relative to the
+        folder itself."""
+        if self.remote:
+            if path.startswith(self.uri):
+                name = path[len(self.uri):]
+            elif "://" not in path and not path.startswith("/"):
+                name = posixpath.normpath(path)
+            else:
+                return None
+            return name if name and name != "." and not name.startswith("../") and name != ".." else None
         p = Path(path)
         root = self.root.resolve()
         candidates = [(p, True)] if p.is_absolute() else [(Path.cwd() / p, False), (self.root / p, True)]
@@ -94,6 +123,11 @@ class ResultsFolder:
             if rel.parts and (accept_missing or candidate.exists()):
                 return rel.as_posix()
         return None
+
+
+def denied(e: FmkitError) -> bool:
+    """An access-denied or rejected-credentials error: the whole run fails, not one card."""
+    return any(w in e.message for w in ("access denied", "was rejected", "credentials"))
 
 
 @dataclass
@@ -118,21 +152,25 @@ class Record:
 def collect(folder: ResultsFolder) -> list[Record]:
     """Every result in the folder, in listing order (the page sorts)."""
     entries = {e.name: e for e in folder.list()}
-    records = []
+    work = []
     for name, entry in entries.items():
         low = name.lower()
         if low.endswith(".json") and name not in SKIP_JSON:
-            record = read_result(folder, entry, entries)
-            if record is not None:
-                records.append(_with_image(folder, record, entries))
+            work.append((True, entry))
         elif low.endswith(".png") and f"{name}.json" not in entries:
-            record = read_diffusion(folder, entry)
-            if record is not None:
-                records.append(record)
-    return records
+            work.append((False, entry))
+
+    def read(job: tuple[bool, Entry]) -> Record | None:
+        is_json, entry = job
+        if not is_json:
+            return read_diffusion(folder, entry)
+        record = read_result(folder, entry, entries)
+        return None if record is None else _with_image(folder, record, entries)
+
+    return [r for r in folder.map(read, work) if r is not None]
 
 
-def read_result(folder: ResultsFolder, entry: Entry, entries: dict[str, Entry] | None = None) -> Record | None:
+def read_result(folder: ResultsFolder, entry: Entry, entries: Container[str] | None = None) -> Record | None:
     """A detect result JSON -> Record; a problem Record when it cannot be shown; None when the
     file is some other JSON (not named after an image and not shaped like a result)."""
     named_like_result = entry.name[:-5].lower().endswith(IMAGE_EXT)
@@ -140,6 +178,10 @@ def read_result(folder: ResultsFolder, entry: Entry, entries: dict[str, Entry] |
         data = json.loads(folder.read_bytes(entry.name))
     except OSError as e:
         return _problem(entry, "unreadable", e.strerror or str(e)) if named_like_result else None
+    except FmkitError as e:  # from a bucket: gone since the listing, or too big
+        if denied(e):
+            raise
+        return _problem(entry, "unreadable", e.message) if named_like_result else None
     except (ValueError, UnicodeDecodeError) as e:
         return _problem(entry, "corrupt", str(e)[:200]) if named_like_result else None
     if not isinstance(data, dict):
@@ -149,7 +191,7 @@ def read_result(folder: ResultsFolder, entry: Entry, entries: dict[str, Entry] |
     return record_from_dict(folder, entry.name, data, entry.mtime, entries)
 
 
-def _with_image(folder: ResultsFolder, record: Record, entries: dict[str, Entry] | None) -> Record:
+def _with_image(folder: ResultsFolder, record: Record, entries: Container[str] | None) -> Record:
     """A problem card still shows the image beside its JSON when there is one (no boxes)."""
     if record.kind == "problem" and record.image is None:
         if (record.name in entries) if entries is not None else folder.exists(record.name):
@@ -158,15 +200,15 @@ def _with_image(folder: ResultsFolder, record: Record, entries: dict[str, Entry]
 
 
 def record_from_dict(folder: ResultsFolder, json_name: str, data: dict, mtime: float,
-                     entries: dict[str, Entry] | None = None) -> Record:
+                     entries: Container[str] | None = None) -> Record:
     """One result object (as detect writes it) -> Record. Also used for results handed to
     GalleryWriter.add() straight from detect."""
     return _with_image(folder, _record(folder, json_name, data, mtime, entries), entries)
 
 
 def _record(folder: ResultsFolder, json_name: str, data: dict, mtime: float,
-            entries: dict[str, Entry] | None) -> Record:
-    entry = Entry(json_name, 0, mtime)
+            entries: Container[str] | None) -> Record:
+    entry = _named(json_name, mtime)
     schema = data.get("schema", SCHEMA)
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         return _problem(entry, "older_schema", f"schema {schema!r}")
@@ -190,7 +232,7 @@ def _record(folder: ResultsFolder, json_name: str, data: dict, mtime: float,
 
 
 def image_for(folder: ResultsFolder, json_name: str, data: dict,
-              entries: dict[str, Entry] | None = None) -> tuple[str | None, bool]:
+              entries: Container[str] | None = None) -> tuple[str | None, bool]:
     """Which image a card shows, and whether boxes are already drawn into it: the clean
     original when the result names one (outputs.original), else the annotated copy beside
     the JSON, else outputs.image. The one place to change when detect writes originals."""
@@ -212,11 +254,21 @@ def image_for(folder: ResultsFolder, json_name: str, data: dict,
 
 
 def read_diffusion(folder: ResultsFolder, entry: Entry) -> Record | None:
-    """A PNG written by `fmkit diffuse` (a "prompt" text chunk) -> Record; other PNGs -> None."""
+    """A PNG written by `fmkit diffuse` (a "prompt" text chunk) -> Record; other PNGs -> None.
+    Reads the first PNG_HEAD bytes; the whole file only when its text chunks go on past them."""
+    if entry.size == 0:
+        return None  # listed as empty: nothing to read
     try:
-        info = read_png_info(folder.read_bytes(entry.name))
+        data = folder.read_head(entry.name, PNG_HEAD)
+        if len(data) >= PNG_HEAD and not text_complete(data):
+            data = folder.read_bytes(entry.name)
     except OSError:
         return None
+    except FmkitError as e:
+        if denied(e):
+            raise
+        return None
+    info = read_png_info(data)
     if info is None or "prompt" not in info[2]:
         return None
     width, height, text = info
@@ -227,6 +279,10 @@ def read_diffusion(folder: ResultsFolder, entry: Entry) -> Record | None:
 def _problem(entry: Entry, problem: str, detail: str) -> Record:
     """A card that says why this result cannot be shown (the image beside it is added later)."""
     return Record(entry.name[:-5], "problem", entry.mtime, problem=problem, detail=detail)
+
+
+def _named(name: str, mtime: float = 0.0) -> Entry:
+    return Entry(name, name, 0, "", mtime)
 
 
 def _detection(d: dict) -> tuple[str, float, float, float, float, float]:

@@ -1,8 +1,10 @@
 """`fmkit detect -o OUTDIR --gallery`: the results page kept current while detect runs.
 
 The page is written once when the run starts (with what OUTDIR already holds); after each
-image's result JSON is written, its card is added and only the data file is rewritten, so a
-page open over http picks the new result up by itself.
+image's result JSON is written, its card is added and only the data files (manifest.js,
+stamp.js) are rewritten, nothing is listed or read again, so a page open over http picks the
+new result up by itself. OUTDIR may be a bucket prefix (`-o s3://b/results/`): the page's files
+are written there through the same store detect writes with.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ def attach(run, lang: str = "en") -> None:
     from fmkit.detect.outputs import SCHEMA
     from fmkit.gallery.writer import GalleryWriter
 
-    writer = GalleryWriter(run.folder.folder, lang=lang)
+    writer = GalleryWriter(run.folder.folder, lang=lang, store=run.folder.store)
     writer.refresh()
     before = run.on_written
 

@@ -37,6 +37,20 @@ def read_png_info(data: bytes) -> tuple[int, int, dict[str, str]] | None:
     return size[0], size[1], text
 
 
+def text_complete(data: bytes) -> bool:
+    """True when `data` (the first bytes of a PNG) reaches the image data, so every text chunk
+    before it was read: then the rest of the file need not be fetched."""
+    if not data.startswith(SIGNATURE):
+        return True  # not a PNG: more bytes would not help
+    pos = len(SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind in (b"IDAT", b"IEND"):
+            return True
+        pos += 12 + length
+    return False
+
+
 def _text_chunk(kind: bytes, body: bytes) -> tuple[str, str] | None:
     key, sep, rest = body.partition(b"\0")
     if not sep:

@@ -1,28 +1,40 @@
-"""Build and keep current the gallery of a results folder.
+"""Build and keep current the gallery of a results folder (local, or `s3://bucket/prefix/`).
 
     GalleryWriter(results, out, lang)   checks the folders; .refresh() reads everything and writes
                                         the page; .add(result) takes one new detect result and
                                         rewrites only the data (what `detect --gallery` calls)
     build_gallery(results, out, lang)   one-shot: what `fmkit gallery` calls
+
+Where the page goes and how it links the images:
+    beside the results (the default; or any -o in the same place: the same disk, the same bucket)
+        relative links: the one folder (or prefix) is the whole site, served by any static host,
+        an S3 static website, or opened from disk
+    elsewhere (-o DIR for s3:// results)
+        absolute links: presigned GET URLs (--presign SECONDS, a private bucket; the page says
+        when they expire) or PUBLIC_URL_BASE + name (--public-url-base, a public bucket,
+        website or CDN)
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fmkit.errors import BadInput, OutputError
+from fmkit import io
+from fmkit.errors import BadInput, FmkitError, OutputError
 from fmkit.gallery.collect import Record, ResultsFolder, collect, record_from_dict
 from fmkit.gallery.i18n import strings
 from fmkit.gallery.page import MARKER, render_index, render_manifest, render_stamp
-from fmkit.io.local import atomic_write
 
 FILES = ("manifest.js", "stamp.js", "index.html")  # written in this order: data first, page last
+CONTENT_TYPES = {"index.html": "text/html; charset=utf-8",  # what a bucket serves them as
+                 "manifest.js": "text/javascript; charset=utf-8", "stamp.js": "text/javascript; charset=utf-8"}
 MAX_PRESIGN = 7 * 24 * 3600  # S3 presigned URLs live at most 7 days
 
 
@@ -52,42 +64,132 @@ def check_presign(results: str, presign: int | None) -> None:
         return
     if presign <= 0 or presign > MAX_PRESIGN:
         raise BadInput(f"--presign {presign} is out of range", f"give 1 to {MAX_PRESIGN} seconds (7 days)")
-    if not str(results).startswith("s3://"):
+    if not io.is_remote(str(results)):
         raise BadInput("--presign needs an s3:// RESULTS", "local images are linked directly; drop --presign")
+
+
+def _bucket(uri: str) -> str | None:
+    if not io.is_remote(uri):
+        return None
+    from fmkit.io.s3 import parse  # no boto3 import: names only
+
+    return parse(uri)[0]
 
 
 class GalleryWriter:
     """The gallery of one results folder, written into `out` (default: the results folder
-    itself, so the one folder is the whole site). Thread-safe: detect may call add() from its
-    writer thread."""
+    itself, so the one folder is the whole site). `out` may be a local folder or an s3://
+    prefix. Thread-safe: detect may call add() from its writer thread."""
 
     def __init__(self, results: str | Path, out: str | Path | None = None, lang: str = "en",
-                 presign: int | None = None, force: bool = False):
-        strings(lang)  # unknown language: a usage error before anything is read
-        check_presign(str(results), presign)
-        self.folder = ResultsFolder(results)
-        self.out = Path(out).expanduser() if out is not None else self.folder.root
-        self.lang, self.presign, self.force = lang, presign, force
+                 presign: int | None = None, force: bool = False, public_url_base: str | None = None,
+                 store=None, store_options: dict | None = None):
+        # Usage errors first, before any request goes out.
+        strings(lang)  # unknown language
+        results = str(results)
+        check_presign(results, presign)
+        if public_url_base is not None and urlsplit(public_url_base).scheme not in ("http", "https"):
+            raise BadInput(f"--public-url-base {public_url_base!r} is not an http(s) URL",
+                           "give the URL the RESULTS folder is served at, e.g. https://BUCKET.s3.REGION.amazonaws.com/results/")
+        if presign and public_url_base:
+            raise BadInput("--presign and --public-url-base both say how to link the images", "give one of them")
+        out_text = str(out) if out is not None else results
+        self.out_remote = io.is_remote(out_text)
+        self.links = self._link_mode(results, out_text, presign, public_url_base)
+        # Then the places themselves.
+        self.folder = ResultsFolder(results, store=store, **(store_options or {}))
+        if self.out_remote:
+            self.out: str | Path = out_text.rstrip("/") + "/"
+            same = self.folder.remote and self.folder.uri == self.out
+            self.out_store = self.folder.store if self.folder.remote else io.store_for(self.out, **(store_options or {}))
+            if not same:
+                self.out_store.prepare_folder(self.out)
+        else:
+            self.out = Path(out).expanduser() if out is not None else self.folder.root
+            self.out_store = io.store_for(str(self.out))
+        self.lang, self.presign, self.force, self.public_url_base = lang, presign, force, public_url_base
         self.records: dict[str, Record] = {}
         self._lock = threading.Lock()
         self._page_written = False
         self._writes = 0
+        self._urls: dict[str, str] = {}  # presigned URLs, made once per image
+        self._signed_at: float | None = None  # when the oldest of them was made
+        self._relative = self._relative_prefix() if self.links == "relative" else None
+        self.image_origins = self._image_origins()
         self._check_out()
+
+    @staticmethod
+    def _link_mode(results: str, out: str, presign: int | None, base: str | None) -> str:
+        """How the page links its images: 'relative', 'presign' or 'base' (checked without I/O)."""
+        results_bucket, out_bucket = _bucket(results), _bucket(out)
+        if results_bucket is None and out_bucket is not None:
+            raise BadInput("a page in a bucket cannot show images from this machine's disk",
+                           "write the page to a local folder, or the results into the bucket (detect -o s3://...)")
+        same_place = results_bucket == out_bucket  # both local, or the same bucket
+        if presign:
+            if same_place:
+                raise BadInput("--presign is for a page outside the bucket: inside it, images are linked relatively",
+                               "add -o DIR to write the page into a local folder with presigned image links")
+            return "presign"
+        if base:
+            return "base"
+        if same_place:
+            return "relative"
+        raise BadInput(f"a page outside s3://{results_bucket} needs absolute image links",
+                       "pass --presign SECONDS (a private bucket) or --public-url-base URL (a public bucket or "
+                       "website); or leave out -o to write the page into the results prefix")
+
+    def _relative_prefix(self) -> str:
+        """The path from the page's folder to the results folder ('.' when they are one)."""
+        if self.folder.remote:
+            return posixpath.relpath("/" + self.folder.prefix, "/" + self.out_store.parse(self.out)[1])
+        return Path(os.path.relpath(self.folder.root.resolve(), self.out.resolve())).as_posix()
+
+    def _image_origins(self) -> tuple[str, ...]:
+        """Where absolute image links point (for the page's Content-Security-Policy)."""
+        if self.links == "relative":
+            return ()
+        sample = self.image_url("fmkit-origin-probe.jpg", cache=False)
+        parts = urlsplit(sample)
+        return (f"{parts.scheme}://{parts.netloc}",)
+
+    @property
+    def _out_text(self) -> str:
+        return self.out if self.out_remote else str(self.out)
+
+    def _out_file(self, name: str) -> str:
+        return self.out_store.join(self._out_text, name)
 
     def _check_out(self) -> None:
         """Fail before reading anything when -o cannot hold the page (nothing is created yet)."""
-        if self.out.exists() and not self.out.is_dir():
-            raise OutputError(f"output path {self.out} is a file", "give a folder for -o")
-        existing = next(p for p in (self.out, *self.out.absolute().parents) if p.exists())
-        if not existing.is_dir():
-            raise OutputError(f"cannot create output folder {self.out}: {existing} is a file", "choose another -o")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write to folder {existing} (permission denied)", "choose another -o")
+        if not self.out_remote:
+            if self.out.exists() and not self.out.is_dir():
+                raise OutputError(f"output path {self.out} is a file", "give a folder for -o")
+            existing = next(p for p in (self.out, *self.out.absolute().parents) if p.exists())
+            if not existing.is_dir():
+                raise OutputError(f"cannot create output folder {self.out}: {existing} is a file", "choose another -o")
+            if not os.access(existing, os.W_OK | os.X_OK):
+                raise OutputError(f"cannot write to folder {existing} (permission denied)", "choose another -o")
+        if self.force:
+            return
         for name in FILES:
-            path = self.out / name
-            if path.exists() and not self.force and not _ours(path):
-                raise OutputError(f"{path} exists and was not written by fmkit gallery",
+            where = self._out_file(name)
+            if self.out_store.exists(where) and not self._ours(where):
+                raise OutputError(f"{where} exists and was not written by fmkit gallery",
                                   "pass --force to replace it, or choose another -o")
+
+    def _ours(self, where: str) -> bool:
+        """True when the file (or object) at `where` is one fmkit gallery wrote (its marker)."""
+        try:
+            if self.out_remote:
+                head = getattr(self.out_store, "read_head", None)
+                start = head(where, 400) if head else self.out_store.read_bytes(where)[:400]
+            else:
+                with open(where, "rb") as f:
+                    start = f.read(400)
+        except (OSError, FmkitError):
+            return False
+        return MARKER.encode() in start
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -100,15 +202,17 @@ class GalleryWriter:
 
     def add(self, result: dict) -> None:
         """One detect result (the dict written to OUTDIR/<name>.json): add or replace its card
-        and rewrite the data (not the page, once it exists)."""
+        and rewrite the data (not the page, once it exists). Reads nothing from a bucket: the
+        result names its own files, which detect has just written."""
         outputs = result.get("outputs") if isinstance(result.get("outputs"), dict) else {}
         json_name = self.folder.inside(outputs["json"]) if isinstance(outputs.get("json"), str) else None
-        if json_name is None and isinstance(outputs.get("image"), str):
-            image = self.folder.inside(outputs["image"])
-            json_name = f"{image}.json" if image else None
+        image = self.folder.inside(outputs["image"]) if isinstance(outputs.get("image"), str) else None
+        if json_name is None and image:
+            json_name = f"{image}.json"
         if json_name is None:
             raise BadInput("this result has no files inside the results folder", "add results written with -o RESULTS")
-        record = record_from_dict(self.folder, json_name, result, time.time())
+        known = _Written(self.folder, {n for n in (json_name, image) if n})
+        record = record_from_dict(self.folder, json_name, result, time.time(), known)
         with self._lock:
             self.records[record.name] = record
         self.write()
@@ -116,18 +220,30 @@ class GalleryWriter:
     def refresh(self) -> GallerySummary:
         """Read the folder again and write everything (the page too)."""
         self.collect()
-        self._page_written = False
+        with self._lock:
+            self._page_written = False
+            self._urls.clear()
+            self._signed_at = None
         return self.write()
 
     # --- writing ---------------------------------------------------------------------------
 
-    def image_url(self, name: str) -> str:
+    def image_url(self, name: str, cache: bool = True) -> str:
         """The URL the page uses for an image inside the results folder: relative to the page
-        (works from disk and on any static host). Presigned URLs plug in here."""
-        if self.presign:  # pragma: no cover - s3:// results are refused by ResultsFolder until fmkit.io lands
-            raise NotImplementedError("presigned URLs come with fmkit.io's S3 store")  # hook: store.presign(uri, seconds)
-        prefix = os.path.relpath(self.folder.root.resolve(), self.out.resolve())
-        path = name if prefix == "." else f"{Path(prefix).as_posix()}/{name}"
+        (works from disk, on any static host and in the bucket), presigned, or under
+        --public-url-base."""
+        if self.links == "presign":
+            url = self._urls.get(name) if cache else None
+            if url is None:
+                signed_at = time.time()
+                url = self.folder.store.presign(self.folder.location(name), self.presign)
+                if cache:
+                    self._urls[name] = url
+                    self._signed_at = signed_at if self._signed_at is None else min(self._signed_at, signed_at)
+            return url
+        if self.links == "base":
+            return self.public_url_base.rstrip("/") + "/" + quote(name, safe="/")
+        path = name if self._relative == "." else f"{self._relative}/{name}"
         return quote(path, safe="/")
 
     def manifest(self, records: list[Record], stamp: str) -> dict:
@@ -148,15 +264,18 @@ class GalleryWriter:
                 item["a"] = 1
             items.append(item)
         now = time.time()
+        presign = None
+        if self.links == "presign":  # the earliest link's expiry: every link works until then
+            presign = {"seconds": self.presign, "expires": round((self._signed_at or now) + self.presign)}
         return {"format": 1, "stamp": stamp, "generated": round(now, 3), "results": self.folder.uri,
-                "lang": self.lang, "labels": list(labels), "items": items,
-                "presign": {"seconds": self.presign, "expires": round(now + self.presign)} if self.presign else None}
+                "lang": self.lang, "labels": list(labels), "items": items, "presign": presign}
 
     def write(self) -> GallerySummary:
-        """manifest.js, stamp.js, then index.html (first time only), each atomically."""
+        """manifest.js, stamp.js, then index.html (first time only), each atomically (a local
+        file renamed into place; one PutObject in a bucket)."""
         started = time.perf_counter()
         with self._lock:
-            if not self.out.is_dir():
+            if not self.out_remote and not self.out.is_dir():
                 try:
                     self.out.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
@@ -164,15 +283,19 @@ class GalleryWriter:
             records = list(self.records.values())
             self._writes += 1
             stamp = f"{time.time_ns():x}-{self._writes}"
-            atomic_write(self.out / "manifest.js", render_manifest(self.manifest(records, stamp)), force=True)
-            atomic_write(self.out / "stamp.js", render_stamp(stamp), force=True)
+            self._put("manifest.js", render_manifest(self.manifest(records, stamp)))
+            self._put("stamp.js", render_stamp(stamp))
             if not self._page_written:
-                atomic_write(self.out / "index.html", render_index(self.lang), force=True)
+                self._put("index.html", render_index(self.lang, self.image_origins))
                 self._page_written = True
         return self.summary(records, time.perf_counter() - started)
 
+    def _put(self, name: str, text: str) -> None:
+        self.out_store.write_bytes(self._out_file(name), text.encode("utf-8"), force=True,
+                                   content_type=CONTENT_TYPES[name])
+
     def summary(self, records: list[Record], seconds: float) -> GallerySummary:
-        s = GallerySummary(str(self.out / "index.html"), len(records), lang=self.lang, seconds=seconds)
+        s = GallerySummary(self._out_file("index.html"), len(records), lang=self.lang, seconds=seconds)
         for r in records:
             s.detect += r.kind == "detect"
             s.diffuse += r.kind == "diffuse"
@@ -183,11 +306,13 @@ class GalleryWriter:
 
 
 def build_gallery(results: str | Path, out: str | Path | None = None, lang: str = "en",
-                  presign: int | None = None, force: bool = False) -> GallerySummary:
+                  presign: int | None = None, force: bool = False, public_url_base: str | None = None,
+                  store_options: dict | None = None) -> GallerySummary:
     """Write the gallery of a results folder once. A folder without results is a usage error
     (nothing is written)."""
     started = time.perf_counter()
-    writer = GalleryWriter(results, out, lang=lang, presign=presign, force=force)
+    writer = GalleryWriter(results, out, lang=lang, presign=presign, force=force, public_url_base=public_url_base,
+                           store_options=store_options)
     if writer.collect() == 0:
         raise BadInput(f"{results} holds no results", "run `fmkit detect IMAGES -o RESULTS` (or fmkit diffuse) first")
     summary = writer.write()
@@ -195,9 +320,12 @@ def build_gallery(results: str | Path, out: str | Path | None = None, lang: str 
     return summary
 
 
-def _ours(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return MARKER.encode() in f.read(400)
-    except OSError:
-        return False
+class _Written:
+    """Names known to exist (a result's own files, just written by detect); anything else is
+    asked of the folder."""
+
+    def __init__(self, folder: ResultsFolder, names: set[str]):
+        self.folder, self.names = folder, names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names or (isinstance(name, str) and self.folder.exists(name))
