@@ -17,6 +17,7 @@ Where the page goes and how it links the images:
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import threading
@@ -265,8 +266,8 @@ class GalleryWriter:
             items.append(item)
         now = time.time()
         presign = None
-        if self.links == "presign":  # the earliest link's expiry: every link works until then
-            presign = {"seconds": self.presign, "expires": round((self._signed_at or now) + self.presign)}
+        if self.links == "presign":  # the earliest link's expiry, rounded down: every link works until then
+            presign = {"seconds": self.presign, "expires": math.floor((self._signed_at or now) + self.presign)}
         return {"format": 1, "stamp": stamp, "generated": round(now, 3), "results": self.folder.uri,
                 "lang": self.lang, "labels": list(labels), "items": items, "presign": presign}
 
