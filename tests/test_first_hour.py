@@ -201,3 +201,40 @@ def test_bert_section_of_the_readme_runs_offline_as_written():
     from fmkit.profiles import load_settings
 
     assert load_settings("laptop", env={"FMKIT_BERT_MODEL": "minilm"}).bert.model == "minilm"
+
+
+# --- item 5: attention PNGs: scale, axis titles, labels, and room for long inputs -------------
+
+
+def _attention(n, layers=2, heads=4):
+    import numpy as np
+
+    from fmkit.bert.attention import AttentionResult
+
+    a = np.random.default_rng(0).random((layers, heads, n, n)).astype("float32")
+    a /= a.sum(-1, keepdims=True)
+    return AttentionResult("x", "tiny", [f"tok{i}" for i in range(n)], a, n, 512)
+
+
+@pytest.mark.parametrize("kind", ["head", "layer", "all"])
+def test_attention_png_has_a_colourbar_axis_titles_and_token_labels(kind):
+    from fmkit.render.attention_png import KEY_LABEL, QUERY_LABEL, grid_figure, head_figure
+
+    result = _attention(12)
+    fig = head_figure(result, 0, 0) if kind == "head" else grid_figure(result, [0] if kind == "layer" else [0, 1])
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    assert any("query" in t for t in texts) and any("key" in t for t in texts)
+    assert QUERY_LABEL in texts and KEY_LABEL in texts
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)  # a colour scale
+    ticks = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels() + ax.get_xticklabels()}
+    assert {"tok0", "tok11"} <= ticks  # token labels, --all included
+
+
+def test_attention_grid_grows_with_the_tokens():
+    from fmkit.render.attention_png import grid_figure
+
+    small = grid_figure(_attention(8), [0]).get_size_inches()
+    large = grid_figure(_attention(64), [0]).get_size_inches()
+    assert large[0] / 4 > 4.0 and large[1] > 4.5  # 4 panels of > 4 in, not 600x450 with near-blank panels
+    assert large[0] > small[0] and large[1] > small[1]
