@@ -78,11 +78,21 @@ def fmkit_variant(folder: Path, *sets: str):
     return TextGenerator(settings), GenerationParams.from_settings(settings, 0)
 
 
+def adaptive(variant):
+    """A variant whose thread count is chosen from the free cores before each run (choose_threads)."""
+    variant[0].adaptive_threads = True
+    return variant
+
+
 def time_fmkit(variant) -> tuple[float, float, list[int]]:
     """(tokens/s, seconds to first token, token ids) for one greedy run, streaming as the CLI does."""
     from fmkit.generate.decode import Generation, Piece
 
     generator, params = variant
+    if getattr(generator, "adaptive_threads", False):  # what fmkit generate does at start-up
+        from fmkit.generate.quantize import choose_threads
+
+        generator.threads = choose_threads(0)
     start = time.perf_counter()
     first = None
     for event in generator.run([PROMPT], params, stream=True):
@@ -132,7 +142,8 @@ def main() -> None:
     variants = {
         "pipeline (baseline, float32)": run_pipeline,
         "pipeline, 1 thread (2nd baseline)": run_pipeline_1_thread,
-        "fmkit laptop profile (int8, 1 thread)": fmkit_variant(folder),
+        "fmkit laptop profile (int8, 1 thread)": fmkit_variant(folder, "generate.threads=1"),
+        "fmkit int8, threads = free cores": adaptive(fmkit_variant(folder, "generate.threads=1")),
         "fmkit, every optimisation off (float32)": fmkit_variant(folder, 'generate.weights="float32"',
                                                                  "generate.threads=0"),
         "fmkit float32, 1 thread": fmkit_variant(folder, 'generate.weights="float32"'),

@@ -238,3 +238,20 @@ def test_attention_grid_grows_with_the_tokens():
     large = grid_figure(_attention(64), [0]).get_size_inches()
     assert large[0] / 4 > 4.0 and large[1] > 4.5  # 4 panels of > 4 in, not 600x450 with near-blank panels
     assert large[0] > small[0] and large[1] > small[1]
+
+
+# --- item 9: generation threads follow the free cores -----------------------------------------
+
+
+def test_choose_threads_counts_free_cores(monkeypatch):
+    import psutil
+
+    from fmkit.generate.quantize import choose_threads
+
+    assert choose_threads(3) == 3  # an explicit choice wins
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [5.0, 3.0])
+    assert choose_threads(0) == min(2, os.cpu_count())  # idle: every core
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [99.0, 4.0])
+    assert choose_threads(0) == 1  # one core busy elsewhere: one thread
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: [99.0, 98.0])
+    assert choose_threads(0) == 1  # never zero
