@@ -86,7 +86,7 @@ def progress_bar(description: str, total: float | None, quiet: bool = False,
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), count,
                   TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(escape(description), total=total)  # a file name or prompt, never markup
         yield lambda n=1: progress.advance(task, n)
 
 

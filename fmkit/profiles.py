@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -128,6 +129,8 @@ def check_value(dotted: str, value: Any, source: str) -> Any:
         problem = "a finite number (not nan or inf)"
     elif meta["choices"] and value not in meta["choices"]:
         problem = "one of " + ", ".join(map(str, meta["choices"]))
+    elif meta.get("pattern") and not re.fullmatch(meta["pattern"], value.strip().lower()):
+        problem = "one of " + meta["help"].partition(";")[0].strip()
     elif meta["min"] is not None and value < meta["min"]:
         problem = f">= {meta['min']}"
     elif meta["above"] is not None and value <= meta["above"]:

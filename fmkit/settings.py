@@ -12,15 +12,18 @@ from typing import Any
 
 
 def key(default: Any, help: str, *, choices: tuple | None = None,
-        min: float | None = None, max: float | None = None, above: float | None = None) -> Any:
-    """A profile key: its default, a one-line meaning, and its valid values (checked in one place)."""
+        min: float | None = None, max: float | None = None, above: float | None = None,
+        pattern: str | None = None) -> Any:
+    """A profile key: its default, a one-line meaning, and its valid values (checked in one place);
+    `pattern`: a regular expression the whole (stripped, lower-cased) string must match."""
     return field(default=default, metadata={"help": help, "choices": choices,
-                                            "min": min, "max": max, "above": above})
+                                            "min": min, "max": max, "above": above, "pattern": pattern})
 
 
 @dataclass(frozen=True)
 class Runtime:
-    device: str = key("auto", "auto | cpu | cuda | cuda:N | mps; auto picks cuda, then mps, then cpu")
+    device: str = key("auto", "auto | cpu | cuda | cuda:N | mps; auto picks cuda, then mps, then cpu",
+                      pattern=r"auto|cpu|mps|cuda(:[0-9]{1,4})?")
     dtype: str = key("auto", "weights dtype: auto | float32 | bfloat16 | float16; auto = float16 on cuda, float32 elsewhere",
                      choices=("auto", "float32", "bfloat16", "float16"))
     threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0, max=256)

@@ -46,25 +46,22 @@ def load_bert(name: str, device_setting: str = "auto", dtype_setting: str = "aut
     def build(path):
         from transformers import AutoModel, AutoTokenizer
 
-        from fmkit.model_files import check_model_folder
+        from fmkit.model_files import check_loading_info, check_model_folder
 
         check_model_folder(path, "model folder", weights=True)  # JSON parses, weights whole: else one line
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(path))
-            model = AutoModel.from_pretrained(str(path), attn_implementation="eager", dtype=dtype)
+            model, info = AutoModel.from_pretrained(str(path), attn_implementation="eager", dtype=dtype,
+                                                    output_loading_info=True)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelUnavailable(f"cannot load '{source.label}' as a BERT-style model: {str(e).splitlines()[0][:160]}",
                                    "give a model folder with config.json, weights and a tokenizer") from None
+        check_loading_info(info, path)  # a tensor missing from the files is never left random
         if not getattr(tokenizer, "is_fast", False):
             raise ModelUnavailable(f"'{source.label}' has no fast tokenizer", "fmkit needs tokenizer.json or vocab.txt")
         return BertModel(model.to(device).eval(), tokenizer, source.label, device)
 
-    try:
-        return catalog.load_once(source, device, dtype, build, "eager-attention")
-    except ModelUnavailable as e:
-        from fmkit.bert.tokenizer import minilm_hint
-
-        raise minilm_hint(e, source) from None
+    return catalog.load_once(source, device, dtype, build, "eager-attention")
 
 
 @dataclass

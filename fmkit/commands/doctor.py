@@ -117,14 +117,15 @@ def _print_report(r: dict) -> None:
     for name, v in r["versions"].items():
         t.add_row(name, v or "[red]not installed[/red]")
     gpus = ", ".join(f"{d['name']} ({d['memory_mb'] // 1024} GiB)" for d in r.get("cuda_devices", []))
-    t.add_row("device", f"{r['device']}" + (f": {gpus}" if gpus else "") + ("; mps available" if r.get("mps") else ""))
+    t.add_row("device", output.escape(f"{r['device']}" + (f": {gpus}" if gpus else ""))
+              + ("; mps available" if r.get("mps") else ""))
     t.add_row("cpu / ram", f"{r['cpu_cores']} cores, {r['ram_mb'] / 1024:.1f} GiB RAM")
-    t.add_row("profile", f"{r['profile']} ({r['profile_reason']}) {r['profile_path']}")
+    t.add_row("profile", output.escape(f"{r['profile']} ({r['profile_reason']}) {r['profile_path']}"))
     hub = r["hub_reachable"]
     t.add_row("network", "offline (requested)" if r["offline"] else
               ("hub reachable" if hub else "[yellow]hub not reachable: only local and cached models work[/yellow]"))
     for name, where in r["caches"].items():
-        t.add_row(name, str(where))
+        t.add_row(name, output.escape(str(where)))
     used = set(r["profile_models"].values())
     here = [m for m, ok in r["models_present"].items() if ok]
     missing = [m for m, ok in r["models_present"].items() if not ok and m in used]

@@ -48,7 +48,7 @@ def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt 
     for r in rows:
         what = (f"{output.escape(r['description'])} [dim]({r['family']})[/dim]\n"
                 f"[dim]{r['kind']}: {output.escape(r['source'])}[/dim]")
-        t.add_row(("* " if r["profile_uses"] else "  ") + r["alias"],
+        t.add_row(("* " if r["profile_uses"] else "  ") + output.escape(r["alias"]),
                   f"{r['size_mb']} MB" if r["size_mb"] else "?",
                   "[green]yes[/green]" if r["present"] else "[dim]no[/dim]", what)
     output.stdout_console().print(t)
@@ -91,6 +91,6 @@ def pull(
         if json_:
             output.emit_json({"model": name, "status": status, "path": str(path)})
         else:
-            output.stdout_console().print(f"{name}: {status} [dim]{path}[/dim]")
+            output.stdout_console().print(f"{output.escape(name)}: {status} [dim]{output.escape(str(path))}[/dim]")
     if failed:
         raise typer.Exit(1)

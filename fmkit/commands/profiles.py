@@ -52,7 +52,7 @@ def profiles(
     table.add_column("value", overflow="fold")
     table.add_column("from", overflow="fold")
     for key, value, source in settings.rows():
-        table.add_row(key, _show(value), source)
+        table.add_row(key, output.escape(_show(value)), output.escape(source))
     console.print(table)
 
 
@@ -72,14 +72,14 @@ def _list_profiles(json_: bool) -> None:
     from rich.table import Table
 
     console = output.stdout_console()
-    table = Table(title=f"profiles (active: {active}; {reason})", title_justify="left")
+    table = Table(title=f"profiles (active: {output.escape(active)}; {output.escape(reason)})", title_justify="left")
     table.add_column("")
     table.add_column("name", no_wrap=True)  # typed back as --profile NAME: never cut
     table.add_column("description")
     for row in rows:
         desc = row["description"] + (f" (extends {row['extends']})" if row["extends"] else "")
-        table.add_row("*" if row["active"] else "", row["name"], desc)
+        table.add_row("*" if row["active"] else "", output.escape(row["name"]), output.escape(desc))
     console.print(table)
     # Paths on lines of their own (soft-wrapped, never cut), so each can be copied whole.
     for row in rows:
-        console.print(f"{row['name']}: {output.escape(row['path'])}", soft_wrap=True)
+        console.print(f"{output.escape(row['name'])}: {output.escape(row['path'])}", soft_wrap=True)

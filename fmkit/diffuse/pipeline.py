@@ -130,7 +130,11 @@ def peak_memory_mb(device: str) -> float:
 
 
 def _is_oom(error: BaseException) -> bool:
-    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+    """CUDA's OutOfMemoryError, a Python MemoryError, or the CPU allocator's RuntimeError
+    ("DefaultCPUAllocator: can't allocate memory: you tried to allocate ...")."""
+    text = str(error).lower()
+    return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text
+            or "can't allocate memory" in text or "cannot allocate memory" in text)
 
 
 class Diffuser:
@@ -293,7 +297,7 @@ class Diffuser:
 
         try:
             return self._render(params, self.plan, on_step)
-        except (torch.OutOfMemoryError, RuntimeError) as e:
+        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not _is_oom(e):
                 raise
             failed, lower = self.plan, self.plan.lower(self.device)
@@ -308,7 +312,7 @@ class Diffuser:
         self.plan = lower = lower.for_device(self.device)
         try:
             images = self._render(params, lower, on_step)
-        except (torch.OutOfMemoryError, RuntimeError) as e:
+        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not _is_oom(e):
                 raise
             raise RuntimeFailure(f"out of memory again after retrying with strategy {lower.describe()}",

@@ -10,10 +10,10 @@ to the storage dtype at once, and the model is built on the meta device and hand
 
 from __future__ import annotations
 
-import json
 import logging
-import struct
 from pathlib import Path
+
+from fmkit.errors import ModelUnavailable
 
 log = logging.getLogger("fmkit.diffuse")
 
@@ -36,8 +36,9 @@ def weight_files(subdir: Path) -> tuple[list[Path], str | None]:
                 return [subdir / name], variant
             index = subdir / f"{name}.index.json"
             if index.is_file():
-                shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-                return [subdir / s for s in shards], variant
+                from fmkit.model_files import check_weight_index
+
+                return check_weight_index(index), variant
     return [], None
 
 
@@ -46,23 +47,27 @@ def read_safetensors(path: Path, dtype, dtypes: dict | None = None) -> dict:
     read one at a time."""
     import torch
 
+    from fmkit.model_files import check_safetensors
+
     dtypes = dtypes or {}
     tensors = {}
+    header, base = check_safetensors(path)  # every tensor inside the file: a truncated one fails here
     with open(path, "rb") as f:
-        (header_len,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(header_len))
-        base = 8 + header_len
         for name, info in header.items():
             if name == "__metadata__":
                 continue
             start, end = info["data_offsets"]
+            if info["dtype"] not in _ST_DTYPES:
+                raise ModelUnavailable(f"{path}: tensor '{name}' has dtype {info['dtype']}, which fmkit cannot read")
             src = getattr(torch, _ST_DTYPES[info["dtype"]])
             if end == start:
                 t = torch.empty(info["shape"], dtype=src)
             else:
                 buf = bytearray(end - start)
                 f.seek(base + start)
-                f.readinto(buf)
+                if f.readinto(buf) != len(buf):  # the file shrank after the check: never zeros
+                    raise ModelUnavailable(f"{path}: truncated while reading tensor '{name}'",
+                                           "download or save the model again")
                 t = torch.frombuffer(buf, dtype=src).reshape(info["shape"])
             want = dtypes.get(name, dtype)
             tensors[name] = t.to(want) if t.is_floating_point() and src != want else t
@@ -84,8 +89,13 @@ def load_diffusers_model(cls, folder: Path, subfolder: str, dtype, prepare=None)
     subdir = folder / subfolder
     files, variant = weight_files(subdir)
     if files:
+        try:
+            with torch.device("meta"):
+                model = cls.from_config(cls.load_config(subdir))
+        except (ValueError, TypeError, KeyError, AttributeError, OSError) as e:
+            raise ModelUnavailable(f"{subdir / 'config.json'}: not a {cls.__name__} config: "
+                                   f"{str(e).splitlines()[0][:160]}", "download or save the model again") from None
         with torch.device("meta"):
-            model = cls.from_config(cls.load_config(subdir))
             model.to(dtype)
             if prepare:
                 prepare(model)
@@ -101,7 +111,16 @@ def load_diffusers_model(cls, folder: Path, subfolder: str, dtype, prepare=None)
             if not any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
                 return model.eval()
         del model, state
-    model = cls.from_pretrained(folder, subfolder=subfolder, torch_dtype=dtype, variant=variant).eval()
+    from fmkit.model_files import check_loading_info
+
+    try:
+        model, info = cls.from_pretrained(folder, subfolder=subfolder, torch_dtype=dtype, variant=variant,
+                                          output_loading_info=True)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelUnavailable(f"{subdir}: cannot load the {subfolder} from its files: {str(e).splitlines()[0][:160]}",
+                               "download or save the model again") from None
+    check_loading_info(info, files[0] if len(files) == 1 else subdir)  # never a half-empty model
+    model = model.eval()
     if prepare:
         prepare(model)
     return model
@@ -113,8 +132,17 @@ def load_text_encoder(folder: Path, dtype, prepare=None):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # its "Loading weights" bar ignores HF_HUB_DISABLE_PROGRESS_BARS
-    _, variant = weight_files(folder / "text_encoder")
-    model = CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, variant=variant).eval()
+    from fmkit.model_files import check_loading_info
+
+    files, variant = weight_files(folder / "text_encoder")
+    try:
+        model, info = CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, variant=variant,
+                                                    output_loading_info=True)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelUnavailable(f"{folder / 'text_encoder'}: cannot load the text encoder from its files: "
+                               f"{str(e).splitlines()[0][:160]}", "download or save the model again") from None
+    check_loading_info(info, files[0] if len(files) == 1 else folder / "text_encoder")
+    model = model.eval()
     if prepare:
         prepare(model)
     return model

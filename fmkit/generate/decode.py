@@ -127,7 +127,7 @@ def _load(path: Any, device: str, dtype: Any, weights: str, int8_lm_head: bool) 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from fmkit.model_files import check_model_folder
+    from fmkit.model_files import check_loading_info, check_model_folder
 
     check_model_folder(path, "model folder", weights=True)  # JSON parses, weights whole: else one line
     try:
@@ -137,12 +137,14 @@ def _load(path: Any, device: str, dtype: Any, weights: str, int8_lm_head: bool) 
             raise ModelUnavailable(f"{path} holds a {architectures[0]}, not a causal language model",
                                    "give a GPT-2-family model (see `fmkit models`)")
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if weights in ("int8", "float32") else dtype)
+        model, info = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch.float32 if weights in ("int8", "float32") else dtype, output_loading_info=True)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelUnavailable(f"cannot load a causal language model from {path}: {str(e).splitlines()[0][:160]}",
                                "give a GPT-2-family model (see `fmkit models`)") from None
     from fmkit.generate.quantize import prepare_weights
 
+    check_loading_info(info, path)  # a tensor missing from the files is never left random
     model = model.to(device).eval()
     model, label = prepare_weights(model, weights, device, int8_lm_head)
     tokenizer.padding_side = "left"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat as stat_mod
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -36,6 +37,9 @@ def check_writable(path: Path | str, force: bool = False) -> Path:
 
     A symlink to a regular file is written through (the link stays); to anything else, refused."""
     path = Path(path).expanduser()
+    if path.is_symlink() and _into_proc(path):
+        raise OutputError(f"output path {path} is a link into /proc (a process's open file, such as /dev/stdout)",
+                          "give a regular file name; fmkit never replaces devices, FIFOs or sockets")
     if path.is_symlink():
         target = Path(os.path.realpath(path))
         if target.exists() and _kind(target.stat().st_mode):
@@ -65,6 +69,20 @@ def check_writable(path: Path | str, force: bool = False) -> Path:
     return path
 
 
+def _into_proc(path: Path) -> bool:
+    """Whether a chain of links passes through /proc (/dev/stdout, /dev/fd/1, /proc/self/fd/1): its
+    "target" is an open file of some process (a pipe, a terminal, a deleted file), never a place
+    for a new file. realpath would name e.g. '/tmp/#123 (deleted)' and a write would create that."""
+    hop = os.path.abspath(path)
+    for _ in range(40):
+        if os.path.realpath(os.path.dirname(hop)).startswith("/proc/"):
+            return True
+        if not os.path.islink(hop):
+            return False
+        hop = os.path.normpath(os.path.join(os.path.dirname(hop), os.readlink(hop)))
+    return True  # a chain this long is a loop
+
+
 def write_error(path: Path, e: OSError) -> Exception:
     """An OSError while writing -> the one-line error: a full disk is run time (1), a bad path usage (2)."""
     if e.errno in _RUNTIME_ERRNOS:
@@ -75,6 +93,7 @@ def write_error(path: Path, e: OSError) -> Exception:
 def atomic_write(path: Path | str, write: Callable[[Path], None] | bytes | str, force: bool = False) -> Path:
     """Write via a hidden temporary file in the same folder, then rename (see the module docstring)."""
     path = check_writable(path, force)
+    _remove_stale_temps(path.parent)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         if isinstance(write, bytes):
@@ -92,6 +111,46 @@ def atomic_write(path: Path | str, write: Callable[[Path], None] | bytes | str, 
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return path
+
+
+_STALE_TEMP = re.compile(r"\..+\.([0-9]+)\.tmp(\.[^.]*)?")
+_CLEANED: set[str] = set()
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Delete atomic_write temporaries (`.NAME.PID.tmp.EXT`) that a killed process left behind.
+
+    SIGKILL (or a power cut) mid-save cannot be caught, so the temporary of that save stays; the
+    next fmkit write into the same folder removes those whose PID is no longer running. Once per
+    folder per process (a big output folder is listed once, not per file); POSIX only, since
+    os.kill(pid, 0) is the liveness test there (on Windows it would end the process)."""
+    if os.name != "posix":
+        return
+    key = os.path.realpath(folder)
+    if key in _CLEANED:
+        return
+    _CLEANED.add(key)
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".") and ".tmp" in e.name]
+    except OSError:
+        return
+    for entry in entries:
+        match = _STALE_TEMP.fullmatch(entry.name)
+        if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process (or a PID we cannot ask about): leave its file alone
+    return True
 
 
 def unique_path(path: Path) -> Path:

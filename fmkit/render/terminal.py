@@ -113,7 +113,7 @@ def tokens_table(item):
 
     kinds = item.continuation
     t = Table(title=escape(item.text) + (f"  [dim]+[/dim]  {escape(item.pair)}" if item.pair is not None else ""),
-              title_justify="left", caption=f"{item.model}: {len(item.ids)} tokens"
+              title_justify="left", caption=f"{escape(item.model)}: {len(item.ids)} tokens"
               + (" [yellow](truncated at the model's maximum length)[/yellow]" if item.truncated else ""),
               caption_justify="left")
     t.add_column("#", justify="right", style="dim")
@@ -204,7 +204,7 @@ class DetectView:
                              ("x2", "right"), ("y2", "right")):
             t.add_column(col, justify=justify)
         for d in r.detections[:DETECT_MAX_ROWS]:
-            t.add_row(d.label, f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}", f"{d.y2:.0f}")
+            t.add_row(escape(d.label), f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}", f"{d.y2:.0f}")
         if len(r.detections) > DETECT_MAX_ROWS:
             t.add_row(f"[dim]... {len(r.detections) - DETECT_MAX_ROWS} more[/dim]", "", "", "", "", "")
         console.print(t)
@@ -216,6 +216,7 @@ class DetectView:
         if self.json:
             _output().notice(line, self.quiet)
             return
+        from rich.markup import escape
         from rich.table import Table
 
         console = _output().stdout_console()
@@ -225,7 +226,7 @@ class DetectView:
             t.add_column("class")
             t.add_column("count", justify="right")
             for label, n in s.counts.most_common():
-                t.add_row(label, str(n))
+                t.add_row(escape(str(label)), str(n))
             console.print(t)
         console.print(line + (f"; files in {folder.folder}" if folder is not None else ""), soft_wrap=True, markup=False)
 
