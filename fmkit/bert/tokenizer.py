@@ -94,23 +94,11 @@ def build_tokenizer(folder: Path, label: str) -> TextTokenizer:
     return result
 
 
-def minilm_hint(error: ModelUnavailable, source) -> ModelUnavailable:
-    """A missing BERT: point at minilm (real BERT weights in a Python package) when it is installed."""
-    minilm = catalog.CATALOG.get("minilm")
-    if source.label != "minilm" and minilm and catalog.package_dir(minilm):
-        hint = (error.hint + "; " if error.hint else "") + "or --model minilm, which is installed and works offline"
-        return ModelUnavailable(error.message, hint)
-    return error
-
-
 def load_tokenizer(model: str) -> TextTokenizer:
     """Resolve a --model value through the catalog and load its fast tokenizer once per process."""
     source = catalog.resolve(model)
-    try:
-        return catalog.load_once(source, "cpu", "tokenizer", lambda path: build_tokenizer(path, source.label),
-                                 "tokenizer")
-    except ModelUnavailable as e:
-        raise minilm_hint(e, source) from None
+    return catalog.load_once(source, "cpu", "tokenizer", lambda path: build_tokenizer(path, source.label),
+                             "tokenizer")
 
 
 @dataclass

@@ -314,7 +314,10 @@ def _cores() -> int:
 # --- the streaming run ----------------------------------------------------------------------
 
 
-def _load(detector: Detector, keep_image: bool, source: Source):
+SKIPPED = "skipped: its result is already there"  # a marker, never shown: skipped sources yield nothing
+
+
+def _load(detector: Detector, keep_image: bool, skip, source: Source):
     """Decode and letterbox one source in the worker thread.
 
     Returns (source, letterboxed array, original shape, original image or None, error, seconds):
@@ -323,6 +326,8 @@ def _load(detector: Detector, keep_image: bool, source: Source):
     start = time.perf_counter()
     if source.error:
         return source, None, None, None, source.error, 0.0
+    if skip is not None and skip(source):  # here, in the decode thread: a bucket's HEAD/GET overlaps inference
+        return source, None, None, None, SKIPPED, 0.0
     try:
         image = decode(source)
     except ImageError as e:
@@ -332,15 +337,16 @@ def _load(detector: Detector, keep_image: bool, source: Source):
 
 
 def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = None,
-        keep_images: bool = False, workers: int = 1) -> Iterator[DetectResult]:
+        keep_images: bool = False, workers: int = 1, skip=None) -> Iterator[DetectResult]:
     """Detect objects in every source, in input order, `batch_size` images per forward pass.
 
     At most about two batches are decoded ahead; failures come back as results with `error`.
-    `keep_images` leaves the decoded RGB array on each result (for annotated copies).
+    `keep_images` leaves the decoded RGB array on each result (for annotated copies); sources
+    for which `skip(source)` is true (checked in the decode thread) yield no result.
     """
     batch_size = batch_size or detector.cfg.batch_size
     ahead = 2 * batch_size
-    load = functools.partial(_load, detector, keep_images)
+    load = functools.partial(_load, detector, keep_images, skip)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fmkit-decode") as pool:
         pending: deque = deque()
         it = iter(sources)
@@ -358,6 +364,7 @@ def run(detector: Detector, sources: Iterable[Source], batch_size: int | None = 
 
 
 def _infer(detector: Detector, window: list) -> list[DetectResult]:
+    window = [w for w in window if w[4] is not SKIPPED]
     ok = [w for w in window if w[4] is None]
     start = time.perf_counter()
     found = detector.detect_letterboxed([(boxed, shape) for _, boxed, shape, *_ in ok]) if ok else []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -76,6 +77,8 @@ class OutputFolder:
         self.coco: dict | None = {"images": [], "annotations": [], "categories": []} if coco else None
         self.run_key: dict[str, Any] = {}  # model and parameters: what makes a stored result reusable
         self.skipped = 0
+        self._claimed: dict[str, str] = {}  # names this run writes (result name -> source), across writer threads
+        self._lock = threading.Lock()
         ensure_plot_font()
 
     # --- names ---------------------------------------------------------------------------
@@ -125,18 +128,21 @@ class OutputFolder:
 
     def _free_name(self, source) -> str:
         """Where this source's result goes: where it already is (redone in place), else the first
-        name that neither another source's result nor a foreign file holds (bus.jpg, bus-2.jpg ...)."""
+        name that neither another source's result, a foreign file, nor another image of this run
+        (written in parallel) holds: bus.jpg, bus-2.jpg ..."""
         held = self._holding(source)
-        if held:
-            return held
-        rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
-        candidate, n = str(rel), 1
-        while any(self.store.exists(p) for p in self.paths(candidate).values()):
-            if self.force:
-                return candidate
-            n += 1
-            candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
-        return candidate
+        with self._lock:
+            if held and self._claimed.get(held, source.label) == source.label:
+                self._claimed[held] = source.label
+                return held
+            rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
+            candidate, n = str(rel), 1
+            while candidate in self._claimed or (
+                    any(self.store.exists(p) for p in self.paths(candidate).values()) and not self.force):
+                n += 1
+                candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
+            self._claimed[candidate] = source.label
+            return candidate
 
     # --- writing -------------------------------------------------------------------------
 
@@ -152,6 +158,19 @@ class OutputFolder:
         if "txt" in paths:
             self.store.write_bytes(paths["txt"], yolo_labels(result), force=True)
         return result.outputs
+
+    def discard(self, result: DetectResult, written) -> None:
+        """Remove the files of a result that was written but never reported (the run was interrupted)."""
+        try:
+            written.result()
+        except Exception:  # noqa: BLE001 - its own error is moot now; nothing to remove if nothing was written
+            pass
+        for key in ("image", "txt"):
+            if key in result.outputs:
+                try:
+                    self.store.delete(result.outputs[key])
+                except Exception:  # noqa: BLE001 - best effort while stopping
+                    pass
 
     def commit(self, result: DetectResult) -> None:
         """The result JSON, last: from now on the result counts as complete."""

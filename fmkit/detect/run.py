@@ -14,6 +14,7 @@ Ctrl-C (fmkit/interrupts.py); so what is on disk has been reported, and the othe
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Callable, Iterable, Iterator
 
 from fmkit import interrupts, io
@@ -22,6 +23,9 @@ from fmkit.detect.outputs import OutputFolder, inside
 from fmkit.errors import BadInput
 from fmkit.io.sources import Source, expand, quick_check
 from fmkit.profiles import Settings
+
+
+WRITERS = 3  # threads annotating and writing results (a bucket's PUT latency overlaps inference)
 
 
 class DetectRun:
@@ -87,27 +91,50 @@ class DetectRun:
 
     def _sources(self) -> Iterator[Source]:
         exclude = self.folder.folder if self.folder else None
-        for source in expand(self.sources, self.recursive, exclude=exclude, **self.store_options):
-            if self.folder is not None and source.error is None and self.folder.done(source):
-                self.folder.skipped += 1
-                continue
-            yield source
+        return expand(self.sources, self.recursive, exclude=exclude, **self.store_options)
+
+    def _skip(self, source: Source) -> bool:
+        """Its result is already in OUTDIR (runs in the decode thread)."""
+        if self.folder is None or not self.folder.done(source):
+            return False
+        self.folder.skipped += 1
+        return True
 
     def _handle(self, sources: Iterable[Source]) -> Iterator[DetectResult]:
-        keep = self.folder is not None
-        for result in stream(self.detector, sources, keep_images=keep):
-            if self.folder is None:
+        """Results in input order. With OUTDIR, each result's image is annotated and written by a
+        small pool while the next images are detected; then, in order and with Ctrl-C held back,
+        the result is counted, handed out (reported) and its JSON written."""
+        results = stream(self.detector, sources, keep_images=self.folder is not None,
+                         skip=self._skip if self.folder is not None else None)
+        if self.folder is None:
+            for result in results:
                 self.summary.add(result)
                 yield result
-                continue
-            with interrupts.deferred():
-                self.folder.write_files(result, result.origin)
-                result.image = None
-                self.summary.add(result)
-                yield result
-                self.folder.commit(result)
-            if self.on_written is not None and result.outputs:
-                self.on_written(result)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending: deque = deque()
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="fmkit-write") as pool:
+            try:
+                for result in results:
+                    pending.append((result, pool.submit(self.folder.write_files, result, result.origin)))
+                    while pending and (len(pending) > 2 * WRITERS or pending[0][1].done()):
+                        yield from self._finish(*pending.popleft())
+                while pending:
+                    yield from self._finish(*pending.popleft())
+            finally:
+                for result, future in pending:  # interrupted: files written but never reported are removed
+                    self.folder.discard(result, future)
+
+    def _finish(self, result: DetectResult, written) -> Iterator[DetectResult]:
+        with interrupts.deferred():
+            written.result()
+            result.image = None
+            self.summary.add(result)
+            yield result
+            self.folder.commit(result)
+        if self.on_written is not None and result.outputs:
+            self.on_written(result)
 
     def _watch(self) -> Iterator[DetectResult]:
         from fmkit.detect.watch import FolderWatcher, watch
