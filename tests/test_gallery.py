@@ -264,7 +264,7 @@ def test_help_and_import_stay_light():
             "from fmkit.commands.gallery import gallery; a = typer.Typer(); a.command('gallery')(gallery); "
             "a.callback()(lambda: None); r = CliRunner().invoke(a, ['gallery', '--help']); "
             "assert r.exit_code == 0 and '--presign' in r.stdout, r.stdout; "
-            "print(sorted(m for m in ('torch', 'PIL', 'ultralytics', 'numpy') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'PIL', 'ultralytics', 'numpy', 'boto3', 'botocore') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 
