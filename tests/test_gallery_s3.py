@@ -131,6 +131,7 @@ def test_page_into_the_prefix_reads_jsons_and_png_heads_only(app, s3_env, s3, bu
     assert m["results"] == f"s3://{bucket}/results/" and m["presign"] is None
     page = s3.get_object(Bucket=bucket, Key="results/index.html")["Body"].read().decode()
     assert "img-src 'self' data:;" in page.replace("&#x27;", "'")  # relative links: nothing else allowed
+    assert app("gallery", f"s3://{bucket}/results").exit_code == 0  # our own page is replaced without --force
 
 
 def _local_build(tmp_path: Path) -> Path:
