@@ -55,8 +55,10 @@ class Generate:
                        "int8 = dynamic int8 quantisation of the Linear layers (CPU only, lossy, fastest)",
                        choices=("auto", "float32", "bfloat16", "int8"))
     int8_lm_head: bool = key(True, "with weights = int8, quantise the output layer too (faster, a little less exact)")
-    threads: int = key(0, "CPU threads while generating; 0 = runtime.threads. Decoding is memory-bound: 1 thread "
-                          "reads weights almost as fast as 2 and never waits for a busy core", min=0, max=256)
+    threads: int = key(0, "CPU threads while generating; 0 = runtime.threads, or when that is 0 too: one per "
+                          "core that is idle when generation starts (at least 1). Decoding is memory-bound: on an "
+                          "idle 2-core CPU 2 threads beat 1, but when another process keeps a core busy, 2 threads "
+                          "wait for each other and fall 3-5x behind 1", min=0, max=256)
 
 
 @dataclass(frozen=True)

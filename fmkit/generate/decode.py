@@ -169,7 +169,9 @@ class TextGenerator:
 
         g = settings.generate
         self.device = hardware.resolve_device(settings.runtime.device)
-        self.threads = g.threads or settings.runtime.threads
+        from fmkit.generate.quantize import choose_threads
+
+        self.threads = choose_threads(g.threads or settings.runtime.threads) if self.device == "cpu" else 0
         dtype = hardware.resolve_dtype(settings.runtime.dtype, self.device)
         weights = g.weights
         if weights == "auto":
