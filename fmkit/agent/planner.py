@@ -186,6 +186,7 @@ class Planner:
         prefix = self._prefix_ids(request)
         prefix = prefix[:-len(self.tokenizer('{"tool": "', add_special_tokens=False)["input_ids"])]
         bitmask = lt.allocate_token_bitmask(1, lltok.vocab_size)
+        self._bits = torch.arange(32, dtype=torch.int32)
         cache = DynamicCache()
         out_ids: list[int] = []
         feed = prefix
@@ -196,7 +197,8 @@ class Planner:
                     break
                 logits = out.logits[0, -1:, :].float()
                 lt.fill_next_token_bitmask(matcher, bitmask, 0)
-                lt.apply_token_bitmask_inplace(logits, bitmask)
+                allowed = ((bitmask[0].unsqueeze(-1) >> self._bits) & 1).flatten()[:logits.shape[-1]].bool()
+                logits[0, ~allowed] = float("-inf")  # (llguidance's own apply torch.compiles: minutes on CPU)
                 token = int(logits.argmax(-1))
                 if not matcher.consume_token(token):
                     break
