@@ -48,7 +48,7 @@ class Generate:
     temperature: float = key(1.0, "sampling temperature, > 0 when sampling (ignored by greedy decoding)", min=0)
     top_k: int = key(50, "sample from the k most likely tokens; 0 = no limit", min=0)
     top_p: float = key(1.0, "nucleus sampling mass, in (0, 1]; 1 = off", above=0, max=1)
-    repetition_penalty: float = key(1.0, "> 1 discourages repeats; 1 = off", above=0)
+    repetition_penalty: float = key(1.0, "> 1 discourages repeats; 1 = off", min=1e-4, max=1e4)
     num_return_sequences: int = key(1, "sequences per prompt (needs sampling when > 1)", min=1, max=64)
     batch_size: int = key(8, "prompts generated together (left-padded)", min=1, max=1024)
     weights: str = key("auto", "how weights are held: auto = runtime.dtype | float32 | bfloat16 | "
@@ -65,7 +65,7 @@ class Generate:
 class Diffuse:
     model: str = key("sd-turbo", "alias, hub id or folder of a Stable Diffusion pipeline")
     steps: int = key(4, "denoising steps", min=1, max=1000)
-    guidance: float = key(0.0, "classifier-free guidance scale; 0 or 1 = off", min=0)
+    guidance: float = key(0.0, "classifier-free guidance scale; 0 or 1 = off", min=0, max=100)
     height: int = key(512, "image height in pixels, a multiple of 8", min=8, max=8192)
     width: int = key(512, "image width in pixels, a multiple of 8", min=8, max=8192)
     num_images: int = key(1, "images per prompt (seeds SEED, SEED+1, ...)", min=1, max=64)

@@ -545,6 +545,9 @@ TOO_BIG = [
     ("generate", ["--set", "generate.batch_size=100000000"]), ("generate", ["--set", "runtime.threads=5000"]),
     ("tokenize", ["--set", "bert.tokenize_batch_size=1000000000"]), ("positional", ["--length", "1000000000"]),
     ("positional", ["--dim", "100000000"]), ("diffuse", ["--set", "diffuse.max_pixels=1000000000000"]),
+    # finite, but overflowing float32 on the way: denormal temperatures and penalties, huge guidance
+    ("generate", ["--temperature", "1e-320"]), ("generate", ["--repetition-penalty", "1e-320"]),
+    ("generate", ["--repetition-penalty", "1e308"]), ("diffuse", ["--guidance", "1e308"]),
 ]
 
 
@@ -580,6 +583,23 @@ def test_cpu_allocator_failure_is_out_of_memory_for_the_diffuse_retry(cli, tiny_
     r = cli(["diffuse", "a cat", "--model", tiny_sd, *SD_SMALL, "--json", "--set", "diffuse.one_at_a_time=false"])
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["fallback_from"]  # retried once with a lower strategy
+
+
+def test_an_image_that_overflows_to_nan_is_an_error_not_a_black_png(cli, tiny_sd, tmp_path, monkeypatch):
+    import torch
+    from diffusers import AutoencoderKL
+
+    real = AutoencoderKL.decode
+
+    def decode(self, *a, **k):
+        out = real(self, *a, **k)
+        return (torch.full_like(out[0], float("nan")),)
+
+    monkeypatch.setattr(AutoencoderKL, "decode", decode)
+    monkeypatch.chdir(tmp_path)
+    r = cli(["diffuse", "a cat", "--model", tiny_sd, *SD_SMALL, "-o", tmp_path / "cat.png"])
+    one_error(r, 1, "NaN")
+    assert not list(tmp_path.glob("*.png"))
 
 
 @posix_only

@@ -357,6 +357,9 @@ class Diffuser:
                 with self._resident(pipe, "vae", plan):
                     vae = pipe.vae
                     pixels = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+                if not torch.isfinite(pixels).all():  # an overflow (fp16, a huge guidance): never a black PNG
+                    raise RuntimeFailure("the image came out as NaN/inf (the numbers overflowed); nothing was saved",
+                                         "lower --guidance, or use float32 (--set diffuse.compute_dtype=float32)")
                 flagged = [False] * len(pixels)
                 if self.safety_checker and self._has_checker:
                     with self._resident(pipe, "safety_checker", plan):

@@ -24,6 +24,9 @@ from fmkit.errors import BadInput, ModelUnavailable
 from fmkit.profiles import Settings
 
 
+MIN_TEMPERATURE = 1e-4  # below this, sampling is greedy decoding in effect, and scores overflow before that
+
+
 @dataclass(frozen=True)
 class GenerationParams:
     """Decoding parameters of one run (defaults come from the profile's [generate] section)."""
@@ -60,6 +63,9 @@ class GenerationParams:
         if self.do_sample and self.temperature <= 0:
             raise BadInput(f"temperature must be > 0 when sampling, got {self.temperature}",
                            "use --greedy for deterministic decoding, or e.g. --temperature 0.7")
+        if self.do_sample and self.temperature < MIN_TEMPERATURE:  # scores / 1e-320 overflow to inf
+            raise BadInput(f"temperature {self.temperature} is too small to sample with (at least {MIN_TEMPERATURE})",
+                           "use --greedy for the most likely tokens, or e.g. --temperature 0.7")
         if not self.do_sample and self.num_return_sequences > 1:
             raise BadInput("greedy decoding gives one answer per prompt, not "
                            f"{self.num_return_sequences}", "drop --greedy, or use --num-return-sequences 1")
