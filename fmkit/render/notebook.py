@@ -56,7 +56,7 @@ def attention_iframe(result, layer: int | None = None, head: int | None = None, 
     tall enough for its tokens (the viewer's lines view grows with them)."""
     from fmkit.render.attention_html import render_html
 
-    height = height or min(1100, 380 + 22 * len(result.tokens))
+    height = height or min(1100, 460 + 26 * len(result.tokens))
     page = render_html(result, result.check_layer(layer), result.check_head(head),
                        theme or getattr(result, "theme", "light"))
     return (f'<iframe class="fmkit-attention" sandbox="allow-scripts" style="width:100%;box-sizing:border-box;'
