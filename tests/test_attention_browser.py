@@ -169,6 +169,17 @@ def test_lines_view_names_query_and_key_has_a_scale_and_uses_the_space(page, art
     svg, panel, overview = _box(page, "#lines-view"), _box(page, "#main-panel"), _box(page, "#overview-panel")
     assert svg["w"] >= 0.9 * panel["w"] and panel["w"] >= 700
     assert overview["y"] >= panel["b"] - 1
+    # hovering a query shows only its lines, leaving shows them all again
+    shown = "#lines-view line:not([display])"
+    every = page.eval_on_selector_all(shown, "els => els.length")
+    x, y = page.eval_on_selector("#lines-view text.tok.left >> nth=3",
+                                 "e => { const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }")
+    page.mouse.move(x, y)
+    ones = page.eval_on_selector_all(shown, "els => els.map(e => e.getAttribute('y1'))")
+    assert 0 < len(ones) < every and len(set(ones)) == 1
+    assert page.eval_on_selector("#lines-view text.tok.left >> nth=3", "e => e.classList.contains('hot')")
+    page.mouse.move(5, 5)
+    assert page.eval_on_selector_all(shown, "els => els.length") == every
     # ... and grows with the tokens: more tokens, a taller panel
     path40, _ = _synthetic(tmp_path, tokens=40, name="attn40.html")
     _open(page, path40, 800)

@@ -156,22 +156,36 @@ SCRIPT = r"""
     svg.appendChild(el("svg:text", { x: labelW, y: 31, "text-anchor": "end", "class": "sub" }, "attending token"));
     svg.appendChild(el("svg:text", { x: width - labelW, y: 16, "class": "axis" }, "key"));
     svg.appendChild(el("svg:text", { x: width - labelW, y: 31, "class": "sub" }, "attended to"));
+    // Hovering a query shows only its lines: shown and hidden in place (redrawing under the
+    // pointer would lose the mouseleave).
+    var byQuery = [], lefts = [];
     for (var q = 0; q < n; q++) {
-      if (state.focus >= 0 && state.focus !== q) continue;
+      byQuery.push([]);
       for (var k = 0; k < n; k++) {
         var w = att(state.layer, state.head, q, k) / vmax;
         if (w < 0.01) continue;
-        svg.appendChild(el("svg:line", { x1: xl, y1: yc(q), x2: xr, y2: yc(k),
-          stroke: "rgb(" + lineRGB + ")", "stroke-opacity": w.toFixed(3), "stroke-width": 2 }));
+        var line = el("svg:line", { x1: xl, y1: yc(q), x2: xr, y2: yc(k),
+          stroke: "rgb(" + lineRGB + ")", "stroke-opacity": w.toFixed(3), "stroke-width": 2 });
+        byQuery[q].push(line);
+        svg.appendChild(line);
       }
     }
+    function focus(i) {
+      state.focus = i;
+      byQuery.forEach(function (lines, q) {
+        lines.forEach(function (l) { if (i < 0 || i === q) l.removeAttribute("display"); else l.setAttribute("display", "none"); });
+      });
+      lefts.forEach(function (t, j) { t.setAttribute("class", "tok left" + (j === i ? " hot" : "")); });
+    }
     data.tokens.forEach(function (t, i) {
-      var left = el("svg:text", { x: labelW, y: yc(i) + 4.5, "text-anchor": "end", "class": "tok left" + (i === state.focus ? " hot" : "") }, t);
-      left.addEventListener("mouseenter", function () { state.focus = i; draw(); });
-      left.addEventListener("mouseleave", function () { state.focus = -1; draw(); });
+      var left = el("svg:text", { x: labelW, y: yc(i) + 4.5, "text-anchor": "end", "class": "tok left" }, t);
+      left.addEventListener("mouseenter", function () { focus(i); });
+      left.addEventListener("mouseleave", function () { focus(-1); });
+      lefts.push(left);
       svg.appendChild(left);
       svg.appendChild(el("svg:text", { x: width - labelW, y: yc(i) + 4.5, "class": "tok right" }, t));
     });
+    focus(state.focus);
     box.appendChild(svg);
   }
 
@@ -300,7 +314,7 @@ PAGE = """<!DOCTYPE html>
   <label>Layer <select id="layer"></select></label>
   <label>Head <select id="head"></select></label>
   <label>View <select id="view"><option value="lines">lines</option><option value="matrix">matrix</option></select></label>
-  <span class="muted">Hover a query token on the left to see where it looks; click a thumbnail to pick a head.</span>
+  <span class="muted">Hover a query token on the left (lines) or a cell (matrix); click a thumbnail to pick a head.</span>
 </div>
 <div class="views">
   <section id="main-panel"><div class="panel-head"><h2 id="where"></h2><div id="legend-box"></div></div>
