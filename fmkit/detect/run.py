@@ -6,9 +6,11 @@ hold: checking arguments and OUTDIR before the model loads, skipping sources who
 already there, writing each result's files, the COCO file at the end, and watching a folder
 or bucket prefix. Nothing here prints: notes go to the `notify` callback.
 
-Ordering with --watch and -o: a result's image is written, then the result is handed to the
-caller (who prints its line), then its JSON is written, all inside one block that defers
-Ctrl-C (fmkit/interrupts.py); so what is on disk has been reported, and the other way round.
+Ordering with -o: a result's image is annotated and written (by a small pool, while the next
+images are detected), then, in input order and inside one block that defers Ctrl-C
+(fmkit/interrupts.py), the result is handed to the caller (who prints its line) and its JSON
+is written. So what is on disk has been reported and the other way round; an interrupted run
+removes the images of results it never reported.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ WRITERS = 3  # threads annotating and writing results (a bucket's PUT latency ov
 
 
 class DetectRun:
+    """An iterable detect run: arguments and OUTDIR are checked and the model is loaded when it is
+    made; iterating runs it (see the module docstring). `summary` holds the totals afterwards."""
+
     def __init__(self, settings: Settings, sources: Iterable[str] | None = None, *, output: str | None = None,
                  recursive: bool = False, watch: str | None = None, interval: float = 0.5,
                  max_polls: int | None = None, save_txt: bool = False, coco: bool = False,
