@@ -20,6 +20,7 @@ import os
 import pickle
 import time
 import uuid
+import warnings
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
@@ -30,7 +31,7 @@ from fmkit.detect.detector import Detection, DetectResult, RunSummary
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure
 from fmkit.profiles import Settings
 
-CONNECT_TIMEOUT_S = 8  # a scheduler that cannot be reached: one line within ~10 s
+CONNECT_TIMEOUT_S = 5  # a scheduler that cannot be reached: one line within ~10 s (Dask retries until then)
 RETRIES = 2  # re-runs of a chunk whose task raised (a lost worker is rescheduled by Dask on top)
 REFRESH_S = 2.0  # how often the number of worker threads (and so chunks in flight) is re-read
 
@@ -69,6 +70,18 @@ class ClusterRun:
         self.spec = _spec(settings, self.address, classes=classes, output=output, save_txt=save_txt, force=force,
                           store_options=self.store_options, offline=offline)
         self.workers = 0
+        # Connected (or the local cluster started) now, like DetectRun loading its model: an
+        # unreachable scheduler fails here, before anything is printed. Iterating closes it.
+        self._connection = None
+        if not (self.sources and len(self.missing) == len(self.sources)):
+            self._connection = _connect(self.address, self.spec.settings, notify)
+            self._client = self._connection.__enter__()
+
+    def close(self) -> None:
+        """Disconnect (and stop a local cluster); iterating to the end does it too."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.__exit__(None, None, None)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -79,10 +92,10 @@ class ClusterRun:
                 for arg in self.sources:  # nothing to detect: no cluster is started
                     yield self._failed(arg, "no such file or folder", arg)
             else:
-                with _connect(self.address, self.spec.settings, self.notify) as client:
-                    yield from self._stream(client)
+                yield from self._stream(self._client)
             self.complete = True
         finally:
+            self.close()
             self.summary.seconds = time.perf_counter() - began
             if self.folder is not None and self.folder.skipped:
                 self.notify(f"skipped {self.folder.skipped} images whose results are already in "
@@ -102,6 +115,7 @@ class ClusterRun:
         inflight: dict[str, Any] = {}
         chunks = self._chunks()
         limit, refreshed, exhausted, index = 4, 0.0, False, 0
+        noted: set[str] = set()
         progress = self.progress("detect on the cluster", None) if self.progress else _no_progress()
         try:
             with progress as advance:
@@ -133,6 +147,10 @@ class ClusterRun:
                     future.release()
                     if "fatal" in payload:
                         raise _rebuild(payload["fatal"])
+                    for note in payload.get("notes", ()):
+                        if note not in noted:
+                            noted.add(note)
+                            self.notify(note)
                     if self.folder is not None:
                         self.folder.skipped += payload["skipped"]
                         self.folder.run_key = payload["run_key"]
@@ -222,19 +240,19 @@ class _connect:
             from distributed import LocalCluster
 
             n, threads = self.address.workers, self.settings.cluster.threads_per_worker
-            self.cluster = LocalCluster(host="127.0.0.1", n_workers=n, threads_per_worker=threads, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+            with warnings.catch_warnings():  # "Port 8787 is already in use" (another local cluster): a free one is taken
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                self.cluster = LocalCluster(host="127.0.0.1", n_workers=n, threads_per_worker=threads,
+                                            processes=True, dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
             self.notify(f"local cluster: {n} worker processes x {threads} thread(s) on 127.0.0.1, "
                         f"torch threads {self.settings.runtime.threads} each")
             return self.client
+        _reachable(self.address.text)
         try:
             self.client = Client(self.address.text, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError) as e:
-            raise RuntimeFailure(f"cannot reach the Dask scheduler at {self.address.text} "
-                                 f"({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})",
-                                 "start one with `dask scheduler` (and workers with `dask worker ADDRESS`), "
-                                 "or use --cluster local:N") from None
+        except (OSError, TimeoutError):
+            raise _unreachable(self.address.text, f"no Dask answer within {CONNECT_TIMEOUT_S} s") from None
         workers = self.client.nthreads()
         if not workers:
             self.notify(f"no workers at {self.address.text} yet: waiting (start them with "
@@ -251,6 +269,33 @@ class _connect:
             if self.cluster is not None:
                 self.cluster.close()
         return False
+
+
+def _reachable(address: str) -> None:
+    """A plain TCP connect first: nothing listening there is known at once (Dask itself would
+    retry until its timeout), a host that drops packets within CONNECT_TIMEOUT_S."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        port = parts.port or 8786
+    except ValueError:
+        raise BadInput(f"--cluster {address}: the port is not a number 1-65535", "for example tcp://HOST:8786") from None
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+    except socket.gaierror:
+        raise _unreachable(address, f"unknown host {parts.hostname}") from None
+    except ConnectionRefusedError:
+        raise _unreachable(address, "nothing listens there") from None
+    except OSError as e:
+        raise _unreachable(address, "timed out" if isinstance(e, TimeoutError) else e.strerror or str(e)) from None
+
+
+def _unreachable(address: str, why: str) -> RuntimeFailure:
+    return RuntimeFailure(f"cannot reach the Dask scheduler at {address}: {why}",
+                          f"start one with `dask scheduler` and workers with `dask worker {address}`, "
+                          "or use --cluster local:N")
 
 
 def _quiet_dask() -> None:
