@@ -164,20 +164,21 @@ class _Runner:
         self._check_paths([s.uri for s in sources])
         entries: dict[int, dict] = {}
         todo: list[Source] = []
+        free: dict[int, str | None] = {}
         skipped = 0
         for i, source in enumerate(sources):
-            stored = self.folder.finished(source) if self.folder is not None else None
+            stored, written, free[id(source)] = self.folder.check(source) if self.folder else (None, 0.0, None)
             if stored is None:
                 todo.append(source)
-            elif stored[1] >= since:  # finished during this run, by a worker that died before reporting
-                entries[i] = {"result": _result_fields(stored[0]), "identity": stored[0].get("identity"),
+            elif written >= since:  # finished during this run, by a worker that died before reporting
+                entries[i] = {"result": _result_fields(stored), "identity": stored.get("identity"),
                               "name": source.name, "uri": source.uri}
             else:
                 skipped += 1
         position = {id(s): i for i, s in enumerate(sources)}
         for result in stream(self.detector, todo, keep_images=self.folder is not None):
             if self.folder is not None:
-                self.folder.write_files(result, result.origin)
+                self.folder.write_files(result, result.origin, free[id(result.origin)])
                 result.image = None
                 self.folder.commit(result)
             entries[position[id(result.origin)]] = {"result": result.to_dict(), "identity": result.identity,
@@ -196,36 +197,39 @@ class ClusterFolder(OutputFolder):
     """OUT as a worker writes it: OutputFolder's layout and rules, plus what a re-run chunk needs
     (when a complete result was written, and taking back an image whose JSON never came)."""
 
-    def finished(self, source) -> tuple[dict, float] | None:
-        """(stored result, when its JSON was written) when OUT holds this source's complete
-        result made the same way (OutputFolder.done's rule, in fewer requests: a HEAD of the
-        JSON gives its time too); None when the source must be detected."""
-        if self.force:
-            return None
+    def check(self, source) -> tuple[dict | None, float, str | None]:
+        """(stored result, when its JSON was written, None) when OUT holds this source's complete
+        result made the same way (OutputFolder.done's rule, in fewer requests: a HEAD of the JSON
+        gives its time too); else (None, 0, the first candidate name if nothing at all holds it,
+        which spares write_files asking again)."""
         rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
         candidate, n = str(rel), 1
+        if self.force:
+            return None, 0.0, None
         while True:
             paths = self.paths(candidate)
             entry = self.store.stat(paths["json"])
             if entry is None and not self.store.exists(paths["image"]):
-                return None
+                free = candidate if n == 1 and not self.save_txt else None
+                return None, 0.0, free
             found = self.stored(candidate) if entry is not None else None
             if found and found.get("source") == source.label:
                 break
             n += 1
             candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
         if found.get("identity") != _identity(source) or found.get("run") != self.run_key:
-            return None
-        return found, entry.mtime
+            return None, 0.0, None
+        return found, entry.mtime, None
 
-    def write_files(self, result, source) -> dict[str, str]:
+    def write_files(self, result, source, free: str | None = None) -> dict[str, str]:
         """As OutputFolder.write_files, with the annotated bytes made before the name is chosen,
-        so that an orphan image holding exactly those bytes is reused (see the module docstring)."""
+        so that an orphan image holding exactly those bytes is reused (see the module docstring).
+        `free`: a name `check` just found unused by any file."""
         if not result.ok or result.image is None:
             return {}
         suffix = PurePosixPath(_output_name(source.name or os.path.basename(source.uri))).suffix
         encoded = self._annotated(result, suffix)
-        name = self._place(source, encoded)
+        name = free or self._place(source, encoded)
         paths = self.paths(name)
         result.outputs = dict(paths)
         result.identity = _identity(source)
