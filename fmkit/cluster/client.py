@@ -233,8 +233,12 @@ class _connect:
         self.cluster = self.client = None
 
     def __enter__(self):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RuntimeFailure("--cluster needs Dask distributed, which is not installed",
+                                 "pip install 'dask[distributed]' (on the workers too)") from None
         _quiet_dask()
-        from distributed import Client
 
         if self.address.local:
             from distributed import LocalCluster
