@@ -85,7 +85,8 @@ def progress_bar(description: str, total: float | None, quiet: bool = False,
 
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), count,
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
+                  TimeRemainingColumn(), console=console, transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as progress:  # stdout is data: never routed through the bar
         task = progress.add_task(escape(description), total=total)  # a file name or prompt, never markup
         yield lambda n=1: progress.advance(task, n)
 

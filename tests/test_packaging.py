@@ -35,6 +35,9 @@ def test_wheel_ships_the_builtin_profiles(tmp_path):
     wheel = next(tmp_path.glob("fmkit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"fmkit/configs/laptop.toml", "fmkit/configs/gpu.toml", "fmkit/cli.py"} <= names
+    # every module of the checkout ships (the packages list in pyproject.toml is explicit)
+    modules = {p.relative_to(REPO).as_posix() for p in (REPO / "fmkit").rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules - names == set()
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=180)
