@@ -41,7 +41,7 @@ def _texts(texts: str | Iterable[str], what: str) -> Iterator[str]:
     """One text or many; an empty one is a usage error (the CLI's '-' is expanded before this)."""
     for text in [texts] if isinstance(texts, str) else texts:
         if not isinstance(text, str):
-            raise BadInput(f"each {what} must be text, got {type(text).__name__}", f"pass a str or a list of str")
+            raise BadInput(f"each {what} must be text, got {type(text).__name__}", "pass a str or a list of str")
         if not text.strip():
             raise BadInput(f"the {what} is empty", f"give a non-empty {what}")
         yield text

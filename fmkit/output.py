@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sys
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from fmkit.errors import FmkitError, OutputError
+from fmkit.errors import FmkitError
 
 
 @lru_cache(maxsize=None)

@@ -110,4 +110,4 @@ def fmkit_proc(tmp_path):
     return run
 
 
-from seaweed import s3_env, s3_server  # noqa: E402,F401  (SeaweedFS S3 server for test_s3_store/test_bucket)
+from seaweed import bucket, debug_logs, s3, s3_env, s3_server  # noqa: E402,F401  (SeaweedFS S3 server for test_s3_store/test_bucket)

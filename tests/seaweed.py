@@ -8,6 +8,8 @@ bucket). Only 127.0.0.1 is ever bound or contacted; telemetry is off.
 
 from __future__ import annotations
 
+import logging
+
 import importlib.metadata
 import json
 import os
@@ -239,3 +241,24 @@ def new_bucket(server: S3Server) -> str:
     name = bucket_name()
     admin_client(server).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def bucket(s3_env) -> str:
+    """A fresh bucket on the session's server, for one test."""
+    return new_bucket(s3_env)
+
+
+@pytest.fixture
+def s3(s3_env):
+    """A plain boto3 client as the admin identity (to set up and inspect buckets)."""
+    return admin_client(s3_env)
+
+
+@pytest.fixture
+def debug_logs(caplog):
+    """botocore and friends log at DEBUG during the test: whatever they log is checked for secrets."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    return caplog

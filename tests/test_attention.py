@@ -159,10 +159,10 @@ def test_read_only_folder_is_refused_before_any_work(cli, tiny_bert, tmp_path, m
     folder.mkdir()
     folder.chmod(0o555)
     if os.geteuid() == 0:  # root ignores permission bits: answer os.access as a normal user would
-        from fmkit import output
+        from fmkit.io import local
 
         real_access = os.access
-        monkeypatch.setattr(output.os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+        monkeypatch.setattr(local.os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
     try:
         r = cli(["attention", "the cat", "--model", tiny_bert, "-o", folder / "a.png"])
         assert r.exit_code == 2 and "permission denied" in r.stderr and not list(folder.iterdir())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import urllib.error
@@ -37,13 +36,6 @@ def assert_no_secret(server, result, caplog=None):
         assert server.admin_secret not in text and server.reader_secret not in text
 
 
-@pytest.fixture
-def debug_logs(caplog):
-    """botocore and friends log at DEBUG during the test; the secret must not be in there either."""
-    caplog.set_level(logging.DEBUG)
-    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    return caplog
 
 
 def test_help_imports_neither_boto3_nor_torch():

@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-from seaweed import admin_client, new_bucket
 from test_detect import BUS, ZIDANE
 
 KOREAN = "고양이 사진.jpg"
@@ -42,14 +41,6 @@ def dask_cluster(s3_server, tmp_path_factory):
         cluster.close()
 
 
-@pytest.fixture
-def bucket(s3_env):
-    return new_bucket(s3_env)
-
-
-@pytest.fixture
-def s3(s3_env):
-    return admin_client(s3_env)
 
 
 def photos(n: int) -> dict[str, bytes]:

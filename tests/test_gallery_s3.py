@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from browser import BROWSER_MARKS, artifacts, browser, page, shot  # noqa: F401 (fixtures)
-from seaweed import admin_client, new_bucket
 from test_gallery import app, det, jpeg, make_results, read_manifest  # noqa: F401 (app: fixture)
 from test_gallery_browser import KOREAN_WORDS_JS, names, open_page
 
@@ -31,14 +30,6 @@ def browser_test(fn):
     return fn
 
 
-@pytest.fixture
-def bucket(s3_env):
-    return new_bucket(s3_env)
-
-
-@pytest.fixture
-def s3(s3_env):
-    return admin_client(s3_env)
 
 
 def upload_results(s3, bucket: str, local: Path, prefix: str = "results/") -> Path:

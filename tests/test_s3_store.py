@@ -3,7 +3,6 @@ permissions, pagination and presigned URLs are the server's, not a mock's."""
 
 from __future__ import annotations
 
-import logging
 import pickle
 import socket
 import subprocess
@@ -22,22 +21,10 @@ KOREAN = "uploads/고양이 사진.jpg"
 
 
 @pytest.fixture
-def bucket(s3_env):
-    return new_bucket(s3_env)
-
-
-@pytest.fixture
 def store(s3_env):
     return S3Store()
 
 
-@pytest.fixture
-def debug_logs(caplog):
-    """botocore/boto3/urllib3 at DEBUG: whatever they log is checked for secrets."""
-    caplog.set_level(logging.DEBUG)
-    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    return caplog
 
 
 def assert_no_secret(server, *texts):

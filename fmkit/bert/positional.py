@@ -54,7 +54,8 @@ class PositionalResult:
         """Write the heatmap (and the --dims curves) as a PNG, atomically."""
         from fmkit.errors import BadInput
         from fmkit.io.local import atomic_write, check_writable
-        from fmkit.render.positional_png import figure, save_png
+        from fmkit.render.png import save_png
+        from fmkit.render.positional_png import figure
 
         if not str(path).lower().endswith(".png"):
             raise BadInput(f"cannot write '{path}': positional encodings are saved as .png", "use FILE.png, or --json")

@@ -82,7 +82,7 @@ def build_tokenizer(folder: Path, label: str) -> TextTokenizer:
 
         try:
             tok = AutoTokenizer.from_pretrained(str(folder))
-        except (OSError, ValueError, TypeError) as e:
+        except (OSError, ValueError, TypeError):
             raise ModelUnavailable(f"no tokenizer in '{label}' ({folder})",
                                    "the folder needs tokenizer.json or vocab.txt") from None
         if not getattr(tok, "is_fast", False):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from fmkit.errors import OutputError, RuntimeFailure
-from fmkit.io.store import Entry, is_hidden
+from fmkit.io.store import Entry
 
 # Errors that are the machine's fault, not the path's: exit 1 (run time), not 2 (usage).
 _RUNTIME_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}

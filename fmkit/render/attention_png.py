@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fmkit.bert.attention import AttentionResult
-from fmkit.render.png import PALETTE, figure, save_png, style_axes, style_colorbar  # noqa: F401 (save_png: re-export)
+from fmkit.render.png import PALETTE, figure, style_axes, style_colorbar
 
 CMAPS = {"light": "Blues", "dark": "magma"}
 QUERY_LABEL = "query (row): the attending token"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fmkit.bert.positional import PositionalResult
 from fmkit.render import png
-from fmkit.render.png import save_png  # noqa: F401 (re-export)
 
 
 def figure(result: PositionalResult, theme: str = "light"):
