@@ -36,6 +36,7 @@ RETRIES = 2  # re-runs of a chunk whose task raised (a lost worker is reschedule
 REFRESH_S = 2.0  # how often the number of worker threads (and so chunks in flight) is re-read
 
 
+
 class ClusterRun:
     def __init__(self, settings: Settings, sources: Iterable[str] | None, *, address: str,
                  output: str | None = None, recursive: bool = False, save_txt: bool = False, coco: bool = False,
@@ -109,7 +110,8 @@ class ClusterRun:
     def _stream(self, client) -> Iterator[DetectResult]:
         from distributed import as_completed
 
-        since = time.time()  # a stored result newer than this was written by this run (worker.py)
+        # The run's name: workers record it in each result JSON they write, so a chunk re-run after a
+        # worker died knows which stored results this very run made (no clocks involved).
         token = uuid.uuid4().hex[:12]
         pending = as_completed(loop=client.loop)
         inflight: dict[str, Any] = {}
@@ -135,7 +137,7 @@ class ClusterRun:
                             from fmkit.cluster.worker import detect_chunk
 
                             index += 1
-                            future = client.submit(detect_chunk, self.spec, value, since, key=f"fmkit-detect-{token}-{index}",
+                            future = client.submit(detect_chunk, self.spec, value, token, key=f"fmkit-detect-{token}-{index}",
                                                    retries=RETRIES, pure=False)
                             inflight[future.key] = future
                             pending.add(future)

@@ -1,7 +1,7 @@
 """What runs inside a Dask worker process: one chunk of sources through a detector kept for the
 worker's lifetime, results written to OUT by the worker itself.
 
-`detect_chunk(spec, items, since)` is the task the client submits. The first chunk of a run
+`detect_chunk(spec, items, run)` is the task the client submits. The first chunk of a run
 builds a `_Runner` (the loaded Detector and an OutputFolder on OUT) and keeps it in a
 module-level cache keyed by the spec, so every later chunk of the run (and of later runs with
 the same settings on a long-lived cluster) reuses the loaded model. Only small dicts go back:
@@ -9,7 +9,7 @@ per image its `--json` object, identity and name, never pixels.
 
 Per source, in input order within the chunk:
   - a complete result already in OUT made the same way: skipped. If that result's JSON was
-    written during this run (`since`, the client's start time), a worker that died had finished
+    written by this run (its `written_by` is the run's name), a worker that died had finished
     it before this chunk was re-run: its stored result is returned as this run's, so the client
     still prints exactly one line for it;
   - otherwise detected, its annotated image written, then its JSON (the completion marker).
@@ -56,7 +56,7 @@ class ChunkSpec:
 Item = tuple
 
 
-def detect_chunk(spec: ChunkSpec, items: list[Item], since: float) -> dict[str, Any]:
+def detect_chunk(spec: ChunkSpec, items: list[Item], run: str) -> dict[str, Any]:
     """One task: detect `items`, write their results to OUT, return small per-image dicts.
 
     Returns {"results": [entry, ...] (input order), "skipped": n, "run_key": {...}, "pid": ...}
@@ -65,7 +65,7 @@ def detect_chunk(spec: ChunkSpec, items: list[Item], since: float) -> dict[str, 
     {"fatal": {...}} instead of being raised: it is not transient, so Dask must not retry it."""
     try:
         runner = _runner(spec)
-        return runner.run(items, since)
+        return runner.run(items, run)
     except errors.FmkitError as e:
         return {"fatal": {"type": type(e).__name__, "message": e.message, "hint": e.hint,
                           "exit_code": e.exit_code, "host": _host()}}
@@ -154,7 +154,7 @@ class _Runner:
             raise errors.RuntimeFailure(f"OUT {output} does not exist on worker {_host()}",
                                         "workers need a filesystem shared with the client, or an s3:// OUT")
 
-    def run(self, items: list[Item], since: float) -> dict[str, Any]:
+    def run(self, items: list[Item], run: str) -> dict[str, Any]:
         from fmkit.detect.detector import run as stream
         from fmkit.io.sources import Source
 
@@ -170,12 +170,14 @@ class _Runner:
             stored, written, free[id(source)] = self.folder.check(source) if self.folder else (None, 0.0, None)
             if stored is None:
                 todo.append(source)
-            elif written >= since:  # finished during this run, by a worker that died before reporting
+            elif stored.get("written_by") == run:  # finished by this run, by a worker that died before reporting
                 entries[i] = {"result": _result_fields(stored), "identity": stored.get("identity"),
                               "name": source.name, "uri": source.uri}
             else:
                 skipped += 1
         position = {id(s): i for i, s in enumerate(sources)}
+        if self.folder is not None:
+            self.folder.tag = {"written_by": run}
         for result in stream(self.detector, todo, keep_images=self.folder is not None):
             if self.folder is not None:
                 self.folder.write_files(result, result.origin, free[id(result.origin)])

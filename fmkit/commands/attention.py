@@ -54,7 +54,8 @@ def attention(
             output.emit_json({**result.to_dict(), "path": str(out), "format": kind})
         else:
             output.stdout_console().print(f"wrote {output.escape(str(out))} "
-                                          f"[dim]({describe(result, kind, layer, head, all_layers)})[/dim]")
+                                          f"[dim]({describe(result, kind, layer, head, all_layers)})[/dim]",
+                                          soft_wrap=True)  # a path is never broken across lines
     elif json_:
         layers = [chosen_layer] if layer is not None else list(range(result.layers))
         heads = [chosen_head] if head is not None else list(range(result.heads))

@@ -60,6 +60,7 @@ def diffuse(
         elif not result.nsfw:
             output.stdout_console().print(
                 f"{output.escape(str(result.path))}  [dim](seed {result.seed}, {result.params['steps']} steps, "
-                f"{result.seconds:.1f} s, peak {result.peak_memory_mb:,.0f} MB, {result.strategy})[/dim]")
+                f"{result.seconds:.1f} s, peak {result.peak_memory_mb:,.0f} MB, {result.strategy})[/dim]",
+                soft_wrap=True)
     if run.flagged and not run.saved:
         raise typer.Exit(1)

@@ -55,7 +55,7 @@ def positional(
             output.emit_json({k: v for k, v in result.to_dict().items() if k != "matrix"} | {"path": str(out)})
         else:
             output.stdout_console().print(f"wrote {output.escape(str(out))} [dim]({result.kind}, {result.length} "
-                                          f"positions x {result.dim} dims)[/dim]")
+                                          f"positions x {result.dim} dims)[/dim]", soft_wrap=True)
     elif json_:
         output.emit_json(result.to_dict())
     else:

@@ -76,6 +76,7 @@ class OutputFolder:
         self.names, self.save_txt, self.force = names or {}, save_txt, force
         self.coco: dict | None = {"images": [], "annotations": [], "categories": []} if coco else None
         self.run_key: dict[str, Any] = {}  # model and parameters: what makes a stored result reusable
+        self.tag: dict[str, Any] = {}  # extra keys for each result JSON (a cluster run's name)
         self.skipped = 0
         self._claimed: dict[str, str] = {}  # names this run writes (result name -> source), across writer threads
         self._lock = threading.Lock()
@@ -176,7 +177,7 @@ class OutputFolder:
         """The result JSON, last: from now on the result counts as complete."""
         if not result.outputs:
             return
-        record = {**result.to_dict(), "schema": SCHEMA, "identity": result.identity, "run": self.run_key}
+        record = {**result.to_dict(), "schema": SCHEMA, "identity": result.identity, "run": self.run_key, **self.tag}
         self.store.write_bytes(result.outputs["json"], json.dumps(record, ensure_ascii=False, indent=1) + "\n",
                                force=True)
         if self.coco is not None:
