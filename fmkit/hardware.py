@@ -127,7 +127,15 @@ def resolve_dtype(setting: str, device: str):
     setting = (setting or "auto").lower()
     if setting == "auto":
         return torch.float16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[setting]
+    return torch_dtype(setting)
+
+
+def torch_dtype(name: str):
+    """A dtype name as profiles write it -> the torch dtype (the one map of names to dtypes)."""
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+            "float8_e4m3fn": torch.float8_e4m3fn}[name]
 
 
 def apply_threads(threads: int) -> None:

@@ -67,7 +67,7 @@ class Settings:
     detect: Detect
     agent: Agent = field(default_factory=Agent)
     cluster: Cluster = field(default_factory=Cluster)
-    sources: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict)  # dotted key -> where its value came from
 
     def value(self, dotted: str) -> Any:
         section, _, name = dotted.partition(".")
@@ -76,7 +76,7 @@ class Settings:
     def rows(self) -> Iterable[tuple[str, Any, str]]:
         """(dotted key, value, where it came from) for every key, in schema order."""
         for dotted in all_keys():
-            yield dotted, self.value(dotted), self.sources.get(dotted, "default")
+            yield dotted, self.value(dotted), self.origins.get(dotted, "default")
 
 
 # --- parsing and validation -------------------------------------------------------------
@@ -281,4 +281,4 @@ def load_settings(profile: str | None = None, sets: Iterable[str] | Mapping[str,
 
     sections = {s: cls(**{k[len(s) + 1:]: v for k, v in values.items() if k.startswith(s + ".")})
                 for s, cls in SECTIONS.items()}
-    return Settings(profile=path.stem, profile_path=path, reason=reason, sources=sources, **sections)
+    return Settings(profile=path.stem, profile_path=path, reason=reason, origins=sources, **sections)

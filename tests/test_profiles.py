@@ -47,9 +47,9 @@ def test_precedence_default_profile_env_set_option():
     env = {"FMKIT_GENERATE_MAX_NEW_TOKENS": "11", "FMKIT_GENERATE_TOP_K": "7"}
     s = load_settings("laptop", sets=["generate.max_new_tokens=22"], env=env,
                       options={"generate.top_k": None, "generate.temperature": 0.5})
-    assert s.generate.max_new_tokens == 22 and s.sources["generate.max_new_tokens"] == "--set generate.max_new_tokens"
-    assert s.generate.top_k == 7 and s.sources["generate.top_k"] == "env FMKIT_GENERATE_TOP_K"
-    assert s.generate.temperature == 0.5 and s.sources["generate.temperature"] == "--temperature"
+    assert s.generate.max_new_tokens == 22 and s.origins["generate.max_new_tokens"] == "--set generate.max_new_tokens"
+    assert s.generate.top_k == 7 and s.origins["generate.top_k"] == "env FMKIT_GENERATE_TOP_K"
+    assert s.generate.temperature == 0.5 and s.origins["generate.temperature"] == "--temperature"
     s2 = load_settings("laptop", sets=["generate.top_k=3"], env=env, options={"generate.top_k": 1})
     assert s2.generate.top_k == 1
 
@@ -59,7 +59,7 @@ def test_keys_missing_from_a_profile_take_builtin_defaults(tmp_path):
     path.write_text("[generate]\nmax_new_tokens = 3\n")
     s = load_settings(str(path), env={})
     assert s.generate.max_new_tokens == 3 and s.generate.model == "gpt2"
-    assert s.sources.get("generate.model", "default") == "default"
+    assert s.origins.get("generate.model", "default") == "default"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -126,8 +126,8 @@ def test_user_profile_extends_builtin_and_shows_origins():
         'extends = "laptop"\ndescription = "room 101"\n[generate]\nmax_new_tokens = 12\n')
     assert "classroom" in available_profiles()
     s = load_settings("classroom", env={})
-    assert s.generate.max_new_tokens == 12 and s.sources["generate.max_new_tokens"] == "profile classroom"
-    assert s.generate.model == "gpt2" and s.sources["generate.model"] == "profile laptop"
+    assert s.generate.max_new_tokens == 12 and s.origins["generate.max_new_tokens"] == "profile classroom"
+    assert s.generate.model == "gpt2" and s.origins["generate.model"] == "profile laptop"
 
 
 def test_user_profile_may_shadow_and_extend_the_builtin_of_the_same_name():

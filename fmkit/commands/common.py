@@ -10,7 +10,7 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
 import typer
 
 from fmkit import output
-from fmkit.errors import BadInput, FmkitError, RuntimeFailure
+from fmkit.errors import BadInput, FmkitError, RuntimeFailure, is_out_of_memory
 from fmkit.io.lines import read_lines
 
 # --- options every model command takes (CLI contract, DESIGN.md section 2) ---
@@ -90,8 +90,7 @@ def fmkit_command(fn: Callable) -> Callable:
             output.print_error(RuntimeFailure("out of memory", "try a smaller size or batch, or --profile laptop"))
             raise typer.Exit(1) from None
         except RuntimeError as e:
-            text = str(e).lower()
-            if type(e).__name__ == "OutOfMemoryError" or "out of memory" in text or "can't allocate memory" in text:
+            if is_out_of_memory(e):
                 output.print_error(RuntimeFailure(f"out of memory: {str(e).splitlines()[0][:160]}",
                                                   "try a smaller size or batch, or --profile laptop"))
                 raise typer.Exit(1) from None

@@ -79,6 +79,7 @@ class OutputFolder:
         self.tag: dict[str, Any] = {}  # extra keys for each result JSON (a cluster run's name)
         self.skipped = 0
         self._claimed: dict[str, str] = {}  # names this run writes (result name -> source), across writer threads
+        self._probed: dict[str, str] = {}  # source uri -> the first free name done() found (saves a bucket's HEADs)
         self._lock = threading.Lock()
         ensure_plot_font()
 
@@ -112,6 +113,8 @@ class OutputFolder:
                 return candidate
             n += 1
             candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
+        if not self.save_txt:  # the first name nothing holds: write_files need not ask the store again
+            self._probed[source.uri] = candidate
         return None
 
     def done(self, source) -> bool:
@@ -131,11 +134,15 @@ class OutputFolder:
         """Where this source's result goes: where it already is (redone in place), else the first
         name that neither another source's result, a foreign file, nor another image of this run
         (written in parallel) holds: bus.jpg, bus-2.jpg ..."""
-        held = self._holding(source)
+        free = self._probed.pop(source.uri, None)  # found free by done() a moment ago, in the decode thread
+        held = None if free else self._holding(source)
         with self._lock:
             if held and self._claimed.get(held, source.label) == source.label:
                 self._claimed[held] = source.label
                 return held
+            if free and free not in self._claimed:
+                self._claimed[free] = source.label
+                return free
             rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
             candidate, n = str(rel), 1
             while candidate in self._claimed or (
@@ -150,6 +157,7 @@ class OutputFolder:
     def write_files(self, result: DetectResult, source) -> dict[str, str]:
         """Write the annotated image (and label file); the JSON comes later in `commit`."""
         if not result.ok or result.image is None:
+            self._probed.pop(source.uri, None)
             return {}
         name = self._free_name(source)
         paths = self.paths(name)

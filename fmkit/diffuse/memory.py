@@ -120,10 +120,9 @@ def compute_dtype(setting: str, runtime_dtype: str, device: str):
 
 
 def torch_dtype(name: str):
-    import torch
+    from fmkit import hardware
 
-    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32,
-            "float8_e4m3fn": torch.float8_e4m3fn}[name]
+    return hardware.torch_dtype(name)
 
 
 def load_dtype(plan: MemoryPlan, compute_dtype):

@@ -130,11 +130,9 @@ def peak_memory_mb(device: str) -> float:
 
 
 def _is_oom(error: BaseException) -> bool:
-    """CUDA's OutOfMemoryError, a Python MemoryError, or the CPU allocator's RuntimeError
-    ("DefaultCPUAllocator: can't allocate memory: you tried to allocate ...")."""
-    text = str(error).lower()
-    return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError" or "out of memory" in text
-            or "can't allocate memory" in text or "cannot allocate memory" in text)
+    from fmkit.errors import is_out_of_memory
+
+    return is_out_of_memory(error)
 
 
 class Diffuser:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-WEIGHT_CHOICES = ("float32", "bfloat16", "int8")
 
 
 def conv1d_to_linear(model: Any) -> int:
