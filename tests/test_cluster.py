@@ -80,6 +80,8 @@ def normalised(lines: list[dict], out: str) -> dict[str, dict]:
     found = {}
     for line in lines:
         line = {k: v for k, v in line.items() if k not in ("seconds", "written_by")}
+        if "detections" in line:  # random weights give exact score ties, which NMS may list in either order
+            line["detections"] = sorted(line["detections"], key=lambda d: json.dumps(d, sort_keys=True))
         if "outputs" in line:
             line["outputs"] = {k: v.replace(out, "OUT/") for k, v in line["outputs"].items()}
         assert line["source"] not in found, f"two lines for {line['source']}"
@@ -165,7 +167,13 @@ def test_same_results_as_a_single_process_run(detect, dask_cluster, s3, bucket):
         b = s3.get_object(Bucket=bucket, Key="many/" + key)["Body"].read()
         if key.endswith(".json"):
             a, b = (normalised([json.loads(x)], f"s3://{bucket}/{p}/") for x, p in ((a, "one"), (b, "many")))
-        assert a == b, key  # annotated images byte for byte; stored results up to timings
+            assert a == b, key  # stored results up to timings (and the order of tied boxes)
+        else:  # annotated images: the same picture (byte for byte unless tied boxes were drawn in another order)
+            from PIL import Image
+
+            with Image.open(io.BytesIO(a)) as x, Image.open(io.BytesIO(b)) as y:
+                assert x.size == y.size, key
+                assert a == b or _close(x, y), key
     assert "7 images" in r2.stderr and "2 failed" in r2.stderr
 
 
@@ -232,6 +240,14 @@ def test_rerun_of_a_chunk_takes_over_what_a_dead_worker_left(dask_cluster, s3, b
     payload = dask_cluster.submit(detect_chunk, run.spec, items, "another-run", pure=False).result()
     assert payload["skipped"] == 3 and payload["results"] == []  # results of another run: skipped
     run.close()
+
+
+def _close(x, y) -> bool:
+    """Two drawings of the same boxes in another order differ only where boxes overlap."""
+    import numpy as np
+
+    diff = np.abs(np.asarray(x.convert("RGB"), dtype=np.int16) - np.asarray(y.convert("RGB"), dtype=np.int16))
+    return float((diff.max(axis=2) > 0).mean()) < 0.05
 
 
 def _version(s3, bucket: str, name: str) -> tuple[str, int]:

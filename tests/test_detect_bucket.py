@@ -95,16 +95,21 @@ def test_output_inside_the_input_prefix_is_refused(detect, bucket):
 def test_watch_a_prefix_processes_each_new_upload_once(cli, tiny_yolo, s3, bucket):
     upload(s3, bucket, {"uploads/first.jpg": BUS.read_bytes()})
 
+    def wait_for(key: str) -> None:  # the watcher has finished this result (however busy the machine is)
+        deadline = time.monotonic() + 60
+        while key not in keys(s3, bucket, "results/") and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def uploader():
-        time.sleep(1.0)
+        wait_for("results/first.jpg.json")
         upload(s3, bucket, {"uploads/second.jpg": ZIDANE.read_bytes()})
-        time.sleep(0.6)
+        wait_for("results/second.jpg.json")
         upload(s3, bucket, {"uploads/first.jpg": ZIDANE.read_bytes()})  # replaced: detected again
 
     writer = threading.Thread(target=uploader)
     writer.start()
     r = cli(["detect", "--watch", f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/", "--model", tiny_yolo,
-             "--imgsz", "160", "--json", "--interval", "0.2", "--max-polls", "40"])
+             "--imgsz", "160", "--json", "--interval", "0.1", "--max-polls", "120"])
     writer.join()
     names = [json.loads(line)["source"].rsplit("/", 1)[1] for line in r.stdout.splitlines()]
     assert r.exit_code == 0, r.stderr
