@@ -611,14 +611,9 @@ def test_ctrl_c_during_a_long_generate_exits_130(tiny_gpt2, tmp_path):
                                  "-n", "4", "--no-stream", "--json", "--set", "generate.batch_size=1"],
                                 stdin=stdin, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ.copy())
-        try:
-            proc.stdout.readline()  # generating now
-            started = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        proc.stdout.readline()  # generating now
+        started = time.monotonic()
+        err = _interrupt(proc)
     assert proc.returncode == 130, err
     assert time.monotonic() - started < 15 and "Traceback" not in err
 
@@ -718,16 +713,11 @@ def test_ctrl_c_during_detect_coco_writes_a_partial_file_that_says_so(tiny_yolo,
                              "--coco", "--model", str(tiny_yolo), "--imgsz", "160", "--interval", "0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                             env=os.environ.copy())
-    try:
-        shutil.copy(BUS, uploads / "bus.jpg")
-        deadline = time.time() + 60
-        while not (results / "bus.jpg.json").exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    shutil.copy(BUS, uploads / "bus.jpg")
+    deadline = time.time() + 60
+    while not (results / "bus.jpg.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    err = _interrupt(proc)
     assert proc.returncode == 130, err
     assert not (results / "coco.json").exists()
     coco = json.loads((results / "coco-partial.json").read_text())
@@ -800,3 +790,13 @@ def test_profile_values_with_markup_are_shown_as_given(cli):
     r = cli(["profiles", "laptop", "--set", 'bert.model="[/x][red]m"'])
     assert r.exit_code == 0, r.stderr
     assert "[/x][red]m" in r.stdout.replace("\n", "")
+
+
+def _interrupt(proc) -> str:
+    """Ctrl-C to a running fmkit, then its stderr once it has exited (killed if it hangs)."""
+    try:
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
