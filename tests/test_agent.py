@@ -218,6 +218,10 @@ def test_agent_offline_without_the_chat_model(cli, monkeypatch):
     import fmkit.catalog as catalog
 
     monkeypatch.setattr(catalog, "package_dir", lambda spec: None)
+    import fmkit.agent.run as agent_run
+
+    monkeypatch.setattr(catalog, "_LOADED", {})  # a chat model an earlier test loaded in this process
+    monkeypatch.setattr(agent_run, "_PLANNERS", {})
     r = cli(["agent", "draw me a cat", "--offline"])
     assert r.exit_code == 1 and "fmkit pull smollm2" in r.stderr and len(r.stderr.strip().splitlines()) <= 2
     r = cli(["agent", "  "])
