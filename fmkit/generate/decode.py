@@ -17,7 +17,7 @@ import inspect
 import itertools
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable
@@ -191,6 +191,9 @@ class TextGenerator:
         # transformers 5.2x renamed forward's `past_key_values` to `cache` (the old name warns).
         forward = inspect.signature(self.model.forward).parameters
         self.cache_arg = "cache" if "cache" in forward else "past_key_values"
+        from fmkit.generate.gpt2_decoder import supports
+
+        self.fast = self.device == "cpu" and supports(self.model)
         self.context = context_length(self.model, self.tokenizer)
         self.eos_id = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
@@ -252,7 +255,6 @@ class TextGenerator:
     def _run_batch(self, batch: list[tuple[int, str]], params: GenerationParams, truncate: bool,
                    stream: bool) -> Iterator[Event]:
         import torch
-        from transformers import DynamicCache
 
         from fmkit.generate.sampling import make_generators, next_tokens
 
@@ -284,15 +286,14 @@ class TextGenerator:
         generators = make_generators(params.seed, [r["sequence"] for r in rows]) if params.do_sample else []
 
         # 3. Decode: prefill the prompts, then one token per step for every unfinished row.
-        cache = DynamicCache()
+        steps = max(r["budget"] for r in rows)
+        forward = self._decoder(n, width + steps)
         started = time.perf_counter()
         head = 0  # the first row not yet yielded: the one being streamed
         step_input = input_ids
         with torch.inference_mode():
-            for step in range(max(r["budget"] for r in rows)):
-                out = self.model(input_ids=step_input, attention_mask=mask, position_ids=position,
-                                 use_cache=True, logits_to_keep=1, **{self.cache_arg: cache})
-                chosen = next_tokens(out.logits[:, -1, :], seen, do_sample=params.do_sample,
+            for step in range(steps):
+                chosen = next_tokens(forward(step_input, mask, position), seen, do_sample=params.do_sample,
                                      temperature=params.temperature, top_k=params.top_k, top_p=params.top_p,
                                      repetition_penalty=params.repetition_penalty, generators=generators)
                 now = time.perf_counter() - started
@@ -323,7 +324,28 @@ class TextGenerator:
                 seen = torch.cat([seen, torch.where(finished[:, None], seen[:, -1:], step_input)], dim=1)
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 position = position[:, -1:] + 1
-        del cache
+        del forward  # its keys and values
+
+    def _decoder(self, rows: int, capacity: int) -> Callable[[Any, Any, Any], Any]:
+        """forward(input ids, attention mask, position ids) -> last logits, keeping its own cache.
+
+        GPT-2 on a CPU gets the lean step (gpt2_decoder: same layers, no per-token cache copies);
+        other models, and other devices (not measured there), transformers' own forward.
+        """
+        if self.fast:
+            from fmkit.generate.gpt2_decoder import Gpt2Decoder
+
+            return Gpt2Decoder(self.model, rows, capacity, self.device)
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+
+        def forward(input_ids: Any, attention_mask: Any, position_ids: Any) -> Any:
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                             use_cache=True, logits_to_keep=1, **{self.cache_arg: cache})
+            return out.logits[:, -1, :]
+
+        return forward
 
     def _stream_piece(self, row: dict[str, Any], position: int) -> Iterator[Piece]:
         """The text of `row` not yet shown; held back while it ends in half a UTF-8 character."""
