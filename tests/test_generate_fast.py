@@ -1,5 +1,6 @@
-"""The lean GPT-2 decode step (fmkit.generate.gpt2_decoder) against transformers' own forward:
-the same logits at every step, with left padding, and the same tokens in every weight form."""
+"""generate's fast paths against the plain ones: the lean GPT-2 decode step (gpt2_decoder) gives
+transformers' logits at every step and the same tokens in every weight form; the int8 layers
+(quantize.int8_linear) compute exactly what torch.ao's quantize_dynamic does."""
 
 from __future__ import annotations
 
@@ -77,3 +78,34 @@ def test_other_model_families_keep_transformers_forward(tiny_gpt2):
     model.config.scale_attn_by_inverse_layer_idx = True  # an attention the lean step does not reproduce
     assert not supports(model)
     assert not supports(object())
+
+
+def test_int8_layers_equal_torch_quantize_dynamic_exactly(tiny_gpt2):
+    """A Linear and a GPT-2 Conv1D (transposed weight), quantised ours and torch.ao's way: same outputs."""
+    import warnings
+
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    from fmkit.generate.quantize import int8_linear, quantize_int8
+
+    torch.manual_seed(0)
+    linear, conv = torch.nn.Linear(48, 80), Conv1D(80, 48)
+    as_linear = torch.nn.Linear(48, 80)
+    with torch.no_grad():
+        as_linear.weight.copy_(conv.weight.t())
+        as_linear.bias.copy_(conv.bias)
+    x = torch.randn(3, 5, 48) * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ours, layer in ((int8_linear(linear.weight, linear.bias), linear),
+                            (int8_linear(conv.weight.t(), conv.bias), as_linear)):
+            ref = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(layer), {torch.nn.Linear},
+                                                         dtype=torch.qint8)
+            with torch.inference_mode():
+                assert torch.equal(ours(x), ref(x))
+    model = _model(tiny_gpt2)
+    quantize_int8(model)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert "Conv1D" not in kinds and "Int8Linear" in kinds
+    assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())  # lm_head too

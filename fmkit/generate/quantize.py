@@ -3,7 +3,7 @@
 Decoding one token at a time on a CPU is limited by reading every weight once per token
 (GPT-2 124M: ~0.5 GB in float32). Smaller weights therefore mean more tokens per second:
 bfloat16 halves the bytes (AVX-512 bf16 kernels), dynamic int8 quarters them and runs on
-VNNI integer kernels (torch.ao `quantize_dynamic`; activations are quantised on the fly).
+VNNI integer kernels (torch.ao's dynamic int8 kernels; activations are quantised on the fly).
 Both are lossy; float32 is exact. Measured in benchmarks/generate.py.
 """
 
@@ -13,47 +13,85 @@ from typing import Any
 
 
 
-def conv1d_to_linear(model: Any) -> int:
-    """Replace GPT-2's transformers Conv1D layers by equivalent nn.Linear layers, in place.
+def int8_linear(weight: Any, bias: Any) -> Any:
+    """An Int8Linear computing x @ weight.T + bias; `weight` is (out, in), any strides.
 
-    Conv1D is a Linear with a transposed weight (in, out); torch.ao's dynamic quantisation
-    only knows nn.Linear, so GPT-2 must be converted first. Returns how many were replaced.
+    The numbers are torch.ao's `quantize_dynamic` exactly (its weight observer, its kernel),
+    but built straight from the float weight: torch's own module first packs an empty weight
+    of the same size (0.2 s for GPT-2's output layer alone), and GPT-2's transposed Conv1D
+    weights would need a float copy first.
     """
     import torch
-    from transformers.pytorch_utils import Conv1D
 
-    replaced = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, Conv1D):
-                n_in, n_out = child.weight.shape
-                linear = torch.nn.Linear(n_in, n_out, device="meta")  # no wasted random init
-                linear.weight = torch.nn.Parameter(child.weight.detach().t().contiguous(), requires_grad=False)
-                linear.bias = torch.nn.Parameter(child.bias.detach(), requires_grad=False)
-                setattr(parent, name, linear.eval())
-                replaced += 1
-    return replaced
+    with torch.no_grad():
+        observer = torch.ao.quantization.default_weight_observer()
+        observer(weight)
+        scale, zero_point = observer.calculate_qparams()
+        qweight = torch.quantize_per_tensor(weight.detach(), float(scale), int(zero_point), torch.qint8)
+        packed = torch.ops.quantized.linear_prepack(qweight.contiguous(), bias)
+    return _int8_linear_class()(packed, *weight.shape)
+
+
+_INT8_LINEAR = None
+
+
+def _int8_linear_class():
+    """Int8Linear, defined on first use: importing this module must not import torch."""
+    global _INT8_LINEAR
+    if _INT8_LINEAR is None:
+        import torch
+
+        class Int8Linear(torch.nn.Module):
+            """A Linear with int8 weights (one scale per tensor); activations quantised per call."""
+
+            def __init__(self, packed: Any, out_features: int, in_features: int):
+                super().__init__()
+                self.packed, self.out_features, self.in_features = packed, out_features, in_features
+
+            def forward(self, x: Any) -> Any:
+                return torch.ops.quantized.linear_dynamic(x, self.packed, reduce_range=True).to(x.dtype)
+
+            def extra_repr(self) -> str:
+                return f"in_features={self.in_features}, out_features={self.out_features}, int8"
+
+        _INT8_LINEAR = Int8Linear
+    return _INT8_LINEAR
 
 
 def quantize_int8(model: Any, lm_head: bool = True) -> Any:
-    """Dynamic int8 quantisation of every nn.Linear (optionally not the output layer).
+    """Dynamic int8 quantisation of every Linear and GPT-2 Conv1D layer (optionally not the output layer).
 
     The embedding matrix stays float32 for lookups; GPT-2 ties it to lm_head, and the
     quantised lm_head gets its own int8 copy (~40 MB), so the tie is simply broken.
+    The layers are quantised two at a time: torch's quantise and pack kernels release the GIL.
     """
     import warnings
+    from concurrent.futures import ThreadPoolExecutor
 
     import torch
+    from transformers.pytorch_utils import Conv1D
 
-    conv1d_to_linear(model)
-    skip = set()
-    if not lm_head:
-        skip = {name for name, module in model.named_modules() if module is model.get_output_embeddings()}
-    targets = {name for name, module in model.named_modules()
-               if isinstance(module, torch.nn.Linear) and name not in skip}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao announces its future move to torchao
-        return torch.ao.quantization.quantize_dynamic(model, targets, dtype=torch.qint8, inplace=True)
+    # torch 2.14 marks its quantised-tensor constructors deprecated (torch.ao moves to torchao);
+    # the kernels work, and the notice says nothing to a student.
+    warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
+
+    skip = None if lm_head else model.get_output_embeddings()
+    jobs = []
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if child is skip:
+                continue
+            if isinstance(child, Conv1D):  # weight (in, out): the Linear's weight transposed
+                jobs.append((parent, name, child.weight.t(), child.bias))
+            elif isinstance(child, torch.nn.Linear):
+                jobs.append((parent, name, child.weight, child.bias))
+    # The biggest first (GPT-2's output layer is 30% of its weights), so both threads end together.
+    jobs.sort(key=lambda job: -job[2].numel())
+    with ThreadPoolExecutor(2) as pool:
+        built = list(pool.map(lambda job: int8_linear(job[2], job[3]), jobs))
+    for (parent, name, _, _), module in zip(jobs, built):
+        setattr(parent, name, module)
+    return model
 
 
 def prepare_weights(model: Any, weights: str, device: str, lm_head_int8: bool = True) -> tuple[Any, str]:
