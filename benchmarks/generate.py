@@ -2,22 +2,27 @@
 
 Baseline: transformers.pipeline("text-generation") on the same model, greedy, 128 new tokens
 from "Star Trek", float32, torch's default threads. fmkit runs the same request through its
-task (fmkit.generate.decode) with the laptop profile as shipped, and with each optimisation
-alone or all off. Runs are interleaved (A B C ... A B C ...) and medians reported, because
-the machine is shared and noisy. Also: time to first token, greedy agreement of lossy paths
-with float32, and the cold start of the whole command (`fmkit generate --max-new-tokens 1`).
+task (fmkit.generate.decode) with the laptop profile as shipped (int8 weights, the lean GPT-2
+decode step, one thread per core idle at start), and with each optimisation alone or all off.
+Runs are interleaved (A B C ... A B C ...) and medians reported, because the machine is shared
+and noisy. Also: time to first token, greedy agreement of lossy paths with float32, and the
+cold start of the whole command (`fmkit generate --max-new-tokens 1`).
+
+`--busy` runs the same comparison while one spinning process per core competes for the CPU
+(what a laptop with a browser open, or a shared CI machine, looks like); cold start is then skipped.
 
 The model is GPT-2 124M-shaped (GPT2Config() defaults, vocab 50257) with random weights and a
 byte-level BPE vocabulary of 50257 tokens built here: nothing is downloaded. Random weights give
 near-uniform logits, so the top two tokens are often within rounding error of each other: the
 greedy agreement of lossy paths with float32 is far lower here than on the real GPT-2.
 
-    .venv/bin/python benchmarks/generate.py [--rounds 5] [--model-dir DIR]
+    .venv/bin/python benchmarks/generate.py [--rounds 5] [--model-dir DIR] [--busy]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import statistics
 import subprocess
@@ -84,6 +89,25 @@ def adaptive(variant):
     return variant
 
 
+def transformers_forward(variant):
+    """A variant that decodes through transformers' own forward and DynamicCache, not the lean step."""
+    variant[0].fast = False
+    return variant
+
+
+def busy_cores():
+    """One spinning process per core, until the returned function is called."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+
+    def stop():
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+    atexit.register(stop)  # also on an error or Ctrl-C
+    return stop
+
+
 def time_fmkit(variant) -> tuple[float, float, list[int]]:
     """(tokens/s, seconds to first token, token ids) for one greedy run, streaming as the CLI does."""
     from fmkit.generate.decode import Generation, Piece
@@ -108,6 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model-dir", type=Path, default=Path(tempfile.gettempdir()) / "fmkit-bench-gpt2-124m")
+    parser.add_argument("--busy", action="store_true", help="measure while one spinning process per core competes")
     args = parser.parse_args()
 
     from fmkit import environment
@@ -120,8 +145,10 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     pipe = pipeline("text-generation", model=AutoModelForCausalLM.from_pretrained(folder).eval(), tokenizer=tokenizer)
     default_threads = torch.get_num_threads()
+    stop_load = busy_cores() if args.busy else None
+    load = f"; BUSY: {os.cpu_count()} spinning processes compete for the cores" if args.busy else "; idle machine"
     print(f"model: GPT-2 124M shape, random weights ({folder}); greedy, {NEW_TOKENS} new tokens from {PROMPT!r}; "
-          f"torch {torch.__version__}, {default_threads} threads, {args.rounds} interleaved rounds")
+          f"torch {torch.__version__}, {default_threads} threads, {args.rounds} interleaved rounds{load}")
 
     def run_pipeline():
         start = time.perf_counter()
@@ -139,16 +166,17 @@ def main() -> None:
         finally:
             torch.set_num_threads(default_threads)
 
+    torch_threads = f"generate.threads={default_threads}"
     variants = {
         "pipeline (baseline, float32)": run_pipeline,
         "pipeline, 1 thread (2nd baseline)": run_pipeline_1_thread,
-        "fmkit laptop profile (int8, 1 thread)": fmkit_variant(folder, "generate.threads=1"),
-        "fmkit int8, threads = free cores": adaptive(fmkit_variant(folder, "generate.threads=1")),
-        "fmkit, every optimisation off (float32)": fmkit_variant(folder, 'generate.weights="float32"',
-                                                                 "generate.threads=0"),
-        "fmkit float32, 1 thread": fmkit_variant(folder, 'generate.weights="float32"'),
-        "fmkit bfloat16, 1 thread": fmkit_variant(folder, 'generate.weights="bfloat16"'),
-        "fmkit int8, default threads": fmkit_variant(folder, "generate.threads=0"),
+        "fmkit laptop profile (as shipped)": adaptive(fmkit_variant(folder)),
+        "fmkit int8, 1 thread": fmkit_variant(folder, "generate.threads=1"),
+        "fmkit int8, torch's threads": fmkit_variant(folder, torch_threads),
+        "fmkit int8, transformers' forward": transformers_forward(fmkit_variant(folder, torch_threads)),
+        "fmkit float32 (exact), lean step": fmkit_variant(folder, 'generate.weights="float32"', torch_threads),
+        "fmkit, every optimisation off (float32)": transformers_forward(
+            fmkit_variant(folder, 'generate.weights="float32"', torch_threads)),
     }
     rates = {name: [] for name in variants}
     firsts = {name: [] for name in variants}
@@ -187,7 +215,11 @@ def main() -> None:
     print(f"float32 greedy tokens identical to the pipeline's: {exact}")
     print("note: random weights give near-uniform logits, so lossy paths (int8, bfloat16) flip near-ties that a "
           "trained GPT-2 would not; agreement on real weights is much higher")
-    cold_start(folder)
+    if stop_load:
+        stop_load()
+        print("(cold start not measured with --busy)")
+    else:
+        cold_start(folder)
 
 
 def cold_start(folder: Path, rounds: int = 3) -> None:
