@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from fmkit.environment import fmkit_home, hf_endpoint_host, network_reachable, offline_requested
 from fmkit.errors import ModelUnavailable
+from fmkit.gc_pause import paused_gc, release_frozen
 
 TRANSFORMERS_FILES = ("*.json", "*.txt", "*.model", "*.safetensors")
 YOLO_ASSET_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/{name}"
@@ -316,9 +317,12 @@ def load_once(source: ModelSource, device: str, dtype: Any, build: Callable[[Pat
     """Load a model once per process, keyed by (source, device, dtype, extra)."""
     cache_key = (source.kind, source.location, source.revision, str(device), str(dtype), *extra)
     if cache_key not in _LOADED:
-        _LOADED[cache_key] = build(local_path(source))
+        with paused_gc():
+            _LOADED[cache_key] = build(local_path(source))
     return _LOADED[cache_key]
 
 
 def clear_loaded() -> None:
+    """Forget every loaded model, and free its memory now (loading froze it: see gc_pause)."""
     _LOADED.clear()
+    release_frozen()

@@ -132,3 +132,34 @@ def test_models_load_once_per_source_device_and_dtype(tiny_bert):
     c = catalog.load_once(src, "cpu", "bfloat16", build)
     assert a is b and a is not c and len(calls) == 2
     catalog.clear_loaded()
+
+
+def test_loading_pauses_the_collector_then_freezes_what_it_loaded(tmp_path):
+    """load_once builds with gc off (nested loads too), freezes the result, and clear_loaded frees it."""
+    import gc
+    import weakref
+
+    from fmkit import catalog
+    from fmkit.gc_pause import paused_gc
+
+    class Model:  # a reference cycle: only the cyclic collector can free it
+        def __init__(self):
+            self.me = self
+
+    seen = []
+
+    def build(_path):
+        with paused_gc():  # a loader that loads another model inside
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+        return Model()
+
+    gc.unfreeze()
+    model = catalog.load_once(catalog.resolve(str(tmp_path)), "cpu", "float32", build, "gc-test")
+    assert seen == [False, False] and gc.isenabled() and gc.get_freeze_count() > 0
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is not None  # frozen: collections skip it
+    catalog.clear_loaded()
+    assert alive() is None and gc.get_freeze_count() == 0

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator
 
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable
+from fmkit.gc_pause import while_loading
 from fmkit.profiles import Settings
 from fmkit.io.images import ImageError, decode
 from fmkit.io.sources import Source
@@ -168,6 +169,7 @@ def _build(path: Path, source: catalog.ModelSource):
 class Detector:
     """A loaded YOLO detector plus this run's thresholds; `detect(images)` is one batch."""
 
+    @while_loading
     def __init__(self, settings: Settings, classes: str | None = None):
         import torch
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable
+from fmkit.gc_pause import while_loading
 from fmkit.profiles import Settings
 
 
@@ -170,6 +171,7 @@ def context_length(model: Any, tokenizer: Any) -> int:
 class TextGenerator:
     """A loaded model + tokenizer (once per process) that turns prompts into Generations."""
 
+    @while_loading
     def __init__(self, settings: Settings):
         import torch
 
