@@ -73,6 +73,34 @@ def test_rerun_skips_done_redoes_replaced_and_force_redoes_all(detect, s3, bucke
     assert len(changed) == 2
 
 
+def test_each_upload_costs_few_requests(detect, s3, bucket, monkeypatch):
+    """Per upload, counted on the wire: one GET of it, two PUTs (image, then JSON), at most two
+    HEADs to find the result's name (--force overwrites without asking again what it found free),
+    and where a result is already held: one HEAD and one GET of its JSON to know it is this one."""
+    from collections import Counter
+
+    import fmkit.io as io
+    from fmkit.io.s3 import S3Store
+
+    sent: Counter = Counter()
+    make_client = S3Store._make_client
+
+    def counting_client(self):
+        client = make_client(self)
+        client.meta.events.register("before-send", lambda request, **_: sent.update([request.method]))
+        return client
+
+    monkeypatch.setattr(S3Store, "_make_client", counting_client)
+    monkeypatch.setattr(io, "_REMOTE", {})  # a new store, so a new (counting) client
+    upload(s3, bucket, {f"uploads/{i}.jpg": BUS.read_bytes() for i in range(3)})
+    for held in (False, True):  # names free (a first run), then each result already held there
+        sent.clear()
+        r, lines = detect(f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/", "--force")
+        assert r.exit_code == 0 and len(lines) == 3
+        reads = 3 * (2 if held else 1) + 2  # uploads (+ the held JSONs, whose source is checked) + listings
+        assert sent["PUT"] == 6 and sent["HEAD"] <= 3 * (1 if held else 2) and sent["GET"] <= reads, (held, sent)
+
+
 def test_local_to_bucket_bucket_to_local_globs_and_stdin(detect, s3, bucket, tmp_path):
     upload(s3, bucket, {"uploads/bus.jpg": BUS.read_bytes(), "uploads/zidane.png": ZIDANE.read_bytes()})
     r, lines = detect(f"s3://{bucket}/uploads/*.jpg", "-o", tmp_path / "local")

@@ -145,8 +145,8 @@ class OutputFolder:
                 return free
             rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
             candidate, n = str(rel), 1
-            while candidate in self._claimed or (
-                    any(self.store.exists(p) for p in self.paths(candidate).values()) and not self.force):
+            while candidate in self._claimed or (  # --force overwrites: no need to ask the store
+                    not self.force and any(self.store.exists(p) for p in self.paths(candidate).values())):
                 n += 1
                 candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
             self._claimed[candidate] = source.label
