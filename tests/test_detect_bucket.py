@@ -76,7 +76,8 @@ def test_rerun_skips_done_redoes_replaced_and_force_redoes_all(detect, s3, bucke
 def test_each_upload_costs_few_requests(detect, s3, bucket, monkeypatch):
     """Per upload, counted on the wire: one GET of it, two PUTs (image, then JSON), at most two
     HEADs to find the result's name (--force overwrites without asking again what it found free),
-    and where a result is already held: one HEAD and one GET of its JSON to know it is this one."""
+    and where a result is already held: one HEAD and one GET of its JSON to know it is this one
+    (a re-run that skips it reads that JSON once, not twice)."""
     from collections import Counter
 
     import fmkit.io as io
@@ -99,6 +100,9 @@ def test_each_upload_costs_few_requests(detect, s3, bucket, monkeypatch):
         assert r.exit_code == 0 and len(lines) == 3
         reads = 3 * (2 if held else 1) + 2  # uploads (+ the held JSONs, whose source is checked) + listings
         assert sent["PUT"] == 6 and sent["HEAD"] <= 3 * (1 if held else 2) and sent["GET"] <= reads, (held, sent)
+    sent.clear()
+    r, lines = detect(f"s3://{bucket}/uploads/", "-o", f"s3://{bucket}/results/")  # all done: skipped
+    assert lines == [] and sent["PUT"] == 0 and sent["HEAD"] <= 3 and sent["GET"] <= 3 + 2, sent
 
 
 def test_local_to_bucket_bucket_to_local_globs_and_stdin(detect, s3, bucket, tmp_path):

@@ -102,28 +102,27 @@ class OutputFolder:
             return None
         return data if isinstance(data, dict) else None
 
-    def _holding(self, source) -> str | None:
-        """The name under which OUTDIR holds this source's result (bus.jpg, or bus-2.jpg when bus.jpg
-        was taken), or None."""
+    def _holding(self, source) -> tuple[str | None, dict | None]:
+        """(the name under which OUTDIR holds this source's result: bus.jpg, or bus-2.jpg when
+        bus.jpg was taken; its JSON record), or (None, None)."""
         rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
         candidate, n = str(rel), 1
         while self.store.exists(self.paths(candidate)["image"]) or self.store.exists(self.paths(candidate)["json"]):
             found = self.stored(candidate)
             if found and found.get("source") == source.label:
-                return candidate
+                return candidate, found
             n += 1
             candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
         if not self.save_txt:  # the first name nothing holds: write_files need not ask the store again
             self._probed[source.uri] = candidate
-        return None
+        return None, None
 
     def done(self, source) -> bool:
         """True when OUTDIR already holds this exact source's result, made the same way (skip it);
         a skipped result still goes into this run's COCO file."""
         if self.force:
             return False
-        name = self._holding(source)
-        found = self.stored(name) if name else None
+        name, found = self._holding(source)  # the record read once (a bucket: one GET per result)
         if not found or found.get("identity") != _identity(source) or found.get("run") != self.run_key:
             return False
         if self.coco is not None:
@@ -135,7 +134,7 @@ class OutputFolder:
         name that neither another source's result, a foreign file, nor another image of this run
         (written in parallel) holds: bus.jpg, bus-2.jpg ..."""
         free = self._probed.pop(source.uri, None)  # found free by done() a moment ago, in the decode thread
-        held = None if free else self._holding(source)
+        held = None if free else self._holding(source)[0]
         with self._lock:
             if held and self._claimed.get(held, source.label) == source.label:
                 self._claimed[held] = source.label
