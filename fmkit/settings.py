@@ -58,7 +58,7 @@ class Generate:
     threads: int = key(0, "CPU threads while generating; 0 = runtime.threads, or when that is 0 too: one per "
                           "core that is idle when generation starts (at least 1). Decoding is memory-bound: on an "
                           "idle 2-core CPU 2 threads beat 1, but when another process keeps a core busy, 2 threads "
-                          "wait for each other and fall 3-5x behind 1", min=0, max=256)
+                          "wait for each other and fall ~2x behind 1", min=0, max=256)
 
 
 @dataclass(frozen=True)
