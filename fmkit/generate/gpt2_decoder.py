@@ -61,7 +61,6 @@ class Gpt2Decoder:
         self.length = 0  # positions filled so far
 
     def __call__(self, input_ids: Any, attention_mask: Any, position_ids: Any) -> Any:
-        import torch
         import torch.nn.functional as F
 
         t = self.model.transformer
