@@ -4,6 +4,7 @@ transformers' logits at every step and the same tokens in every weight form; the
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
@@ -28,12 +29,14 @@ def test_logits_equal_transformers_at_every_step_with_left_padding(tiny_gpt2):
     mask = torch.tensor([[0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
     position = (mask.cumsum(-1) - 1).clamp(min=0)
     decoder, cache = Gpt2Decoder(model, 2, 6 + 12, "cpu"), DynamicCache()
+    # transformers 5.2x renamed forward's `past_key_values` to `cache` (as TextGenerator does)
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     step = ids
     with torch.inference_mode():
         for _ in range(12):
             ours = decoder(step, mask, position)
-            ref = model(input_ids=step, attention_mask=mask, position_ids=position, past_key_values=cache,
-                        use_cache=True).logits[:, -1]
+            ref = model(input_ids=step, attention_mask=mask, position_ids=position, use_cache=True,
+                        **{cache_arg: cache}).logits[:, -1]
             assert torch.isfinite(ours).all()
             torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4)
             step = ours.argmax(-1, keepdim=True)
