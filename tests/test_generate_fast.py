@@ -1,6 +1,6 @@
 """generate's fast paths against the plain ones: the lean GPT-2 decode step (gpt2_decoder) gives
 transformers' logits at every step and the same tokens in every weight form; the int8 layers
-(quantize.int8_linear) compute exactly what torch.ao's quantize_dynamic does."""
+(int8_linear) compute exactly what torch.ao's quantize_dynamic does."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ def test_int8_layers_equal_torch_quantize_dynamic_exactly(tiny_gpt2):
     import torch
     from transformers.pytorch_utils import Conv1D
 
-    from fmkit.generate.quantize import int8_linear, quantize_int8
+    from fmkit.generate.int8_linear import int8_linear
+    from fmkit.generate.quantize import quantize_int8
 
     torch.manual_seed(0)
     linear, conv = torch.nn.Linear(48, 80), Conv1D(80, 48)

@@ -12,52 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
-def int8_linear(weight: Any, bias: Any) -> Any:
-    """An Int8Linear computing x @ weight.T + bias; `weight` is (out, in), any strides.
-
-    The numbers are torch.ao's `quantize_dynamic` exactly (its weight observer, its kernel),
-    but built straight from the float weight: torch's own module first packs an empty weight
-    of the same size (0.2 s for GPT-2's output layer alone), and GPT-2's transposed Conv1D
-    weights would need a float copy first.
-    """
-    import torch
-
-    with torch.no_grad():
-        observer = torch.ao.quantization.default_weight_observer()
-        observer(weight)
-        scale, zero_point = observer.calculate_qparams()
-        qweight = torch.quantize_per_tensor(weight.detach(), float(scale), int(zero_point), torch.qint8)
-        packed = torch.ops.quantized.linear_prepack(qweight.contiguous(), bias)
-    return _int8_linear_class()(packed, *weight.shape)
-
-
-_INT8_LINEAR = None
-
-
-def _int8_linear_class():
-    """Int8Linear, defined on first use: importing this module must not import torch."""
-    global _INT8_LINEAR
-    if _INT8_LINEAR is None:
-        import torch
-
-        class Int8Linear(torch.nn.Module):
-            """A Linear with int8 weights (one scale per tensor); activations quantised per call."""
-
-            def __init__(self, packed: Any, out_features: int, in_features: int):
-                super().__init__()
-                self.packed, self.out_features, self.in_features = packed, out_features, in_features
-
-            def forward(self, x: Any) -> Any:
-                return torch.ops.quantized.linear_dynamic(x, self.packed, reduce_range=True).to(x.dtype)
-
-            def extra_repr(self) -> str:
-                return f"in_features={self.in_features}, out_features={self.out_features}, int8"
-
-        _INT8_LINEAR = Int8Linear
-    return _INT8_LINEAR
-
-
 def quantize_int8(model: Any, lm_head: bool = True) -> Any:
     """Dynamic int8 quantisation of every Linear and GPT-2 Conv1D layer (optionally not the output layer).
 
@@ -70,6 +24,8 @@ def quantize_int8(model: Any, lm_head: bool = True) -> Any:
 
     import torch
     from transformers.pytorch_utils import Conv1D
+
+    from fmkit.generate.int8_linear import int8_linear
 
     # torch 2.14 marks its quantised-tensor constructors deprecated (torch.ao moves to torchao);
     # the kernels work, and the notice says nothing to a student.
