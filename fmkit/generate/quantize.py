@@ -70,7 +70,7 @@ def choose_threads(requested: int = 0, sample_s: float = 0.1) -> int:
     """Threads for token-by-token decoding: `requested` when > 0, else one per core that is idle now.
 
     Decoding reads every weight once per token. On an idle 2-core CPU two threads read them
-    faster than one (int8: 118 vs 77 tokens/s), but when other processes keep the cores busy,
+    faster than one (int8: 81 vs 51 tokens/s), but when other processes keep the cores busy,
     torch's threads wait for each other at every layer and two threads fall ~2x behind one
     (20 vs 40 tokens/s; benchmarks/generate.py --busy).
     So count the cores that are free right now (less than half busy over `sample_s`), at least one.
