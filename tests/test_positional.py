@@ -45,6 +45,33 @@ def test_png_with_dimension_curves(cli, tmp_path):
     assert imread(curves).shape[0] > imread(plain).shape[0]  # the curves add a second panel
 
 
+def test_the_result_holds_the_curves_the_png_draws():
+    """The curves are data of the result (the formula lives in bert/positional.py only); the
+    figure plots exactly those points."""
+    import numpy as np
+
+    from fmkit.bert.positional import PositionalResult, sinusoidal_result
+    from fmkit.render.positional_png import figure
+
+    result = sinusoidal_result(50, 128, "4,5")
+    sin4, cos5 = result.curves
+    assert (sin4.dim, sin4.label, cos5.label) == (4, "dim 4 (sin)", "dim 5 (cos)")
+    assert len(sin4.x) >= 400 and sin4.x[0] == 0 and sin4.x[-1] == 49  # smooth between the positions
+    assert sin4.y == pytest.approx(np.sin(sin4.x / 10000 ** (4 / 128)), abs=1e-9)
+    assert cos5.y == pytest.approx(np.cos(cos5.x / 10000 ** (4 / 128)), abs=1e-9)
+    assert list(sin4.dots) == list(result.matrix[:, 4])  # the values a token at 0, 1, ... gets
+    drawn = [ax for ax in figure(result).axes if ax.get_legend() is not None][0].lines
+    assert [line.get_label() for line in drawn[::2]] == ["dim 4 (sin)", "dim 5 (cos)"]
+    assert drawn[0].get_xydata() == pytest.approx(np.column_stack([sin4.x, sin4.y]))
+    assert drawn[1].get_ydata() == pytest.approx(sin4.dots)
+
+    learned = PositionalResult("learned", np.arange(12, dtype="float32").reshape(4, 3), "tiny", [2])
+    [curve] = learned.curves
+    assert curve.label == "dim 2" and curve.dots is None and list(curve.y) == [2, 5, 8, 11]
+    [line] = [ax for ax in figure(learned).axes if ax.get_legend() is not None][0].lines
+    assert list(line.get_ydata()) == [2, 5, 8, 11]
+
+
 def test_terminal_view_shows_values(cli):
     r = cli(["positional", "--length", "4", "--dim", "16", "--dims", "0,1"])
     assert r.exit_code == 0, r.stderr

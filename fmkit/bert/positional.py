@@ -5,6 +5,9 @@ Sinusoidal, as in "Attention Is All You Need" (Vaswani et al., 2017, section 3.5
     PE(pos, 2i+1) = cos(pos / 10000^(2i / d))
 computed with numpy alone (no torch). BERT does not use these: it learns one vector per position
 (`embeddings.position_embeddings`, [max_positions, hidden]); `learned_positions` reads those.
+
+A result holds everything its pictures show (the matrix, and the --dims curves with the points
+they pass through), so fmkit/render only draws and never needs the formula again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,20 @@ from typing import Any
 from fmkit.errors import BadInput, ModelUnavailable
 
 BASE = 10000.0
+CURVE_SAMPLES = 400  # points per sinusoid curve at least (20 per position for longer encodings)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One --dims column as a line: y at positions x. For a sinusoid x is fine-grained (the function
+    between the integer positions) and `dots` are its values at positions 0, 1, ... (what a token
+    gets); for learned vectors the line is those values and `dots` is None."""
+
+    dim: int
+    label: str  # "dim 4 (sin)" | "dim 4"
+    x: Any  # numpy float array
+    y: Any
+    dots: Any = None
 
 
 @dataclass
@@ -27,6 +44,20 @@ class PositionalResult:
     dims: list[int] = field(default_factory=list)  # dimensions to draw as curves
     notes: list[str] = field(default_factory=list)
     theme: str = "light"
+    curves: list[Curve] | None = None  # one per dims entry; built from the matrix when not given
+
+    def __post_init__(self):
+        if self.curves is None:
+            self.curves = [self._curve(d) for d in self.dims]
+
+    def _curve(self, d: int) -> Curve:
+        import numpy as np
+
+        column = self.matrix[:, d]
+        if self.kind != "sinusoidal":
+            return Curve(d, f"dim {d}", np.arange(self.length, dtype=np.float64), column)
+        fine = np.linspace(0, self.length - 1, max(CURVE_SAMPLES, 20 * self.length))
+        return Curve(d, f"dim {d} ({'cos' if d % 2 else 'sin'})", fine, sinusoid(fine, d, self.dim), column)
 
     @property
     def length(self) -> int:
@@ -106,6 +137,15 @@ def sinusoidal(length: int, dim: int, base: float = BASE):
     pe[:, 0::2] = np.sin(angle)
     pe[:, 1::2] = np.cos(angle)
     return pe.astype(np.float32)
+
+
+def sinusoid(positions, d: int, dim: int, base: float = BASE):
+    """Column d of the encoding at real-valued positions (float64): the smooth curve the integer
+    positions of `sinusoidal` sample."""
+    import numpy as np
+
+    angle = np.asarray(positions, dtype=np.float64) / np.power(base, (d - d % 2) / dim)
+    return np.cos(angle) if d % 2 else np.sin(angle)
 
 
 def sinusoidal_result(length: int, dim: int, dims: str | None) -> PositionalResult:

@@ -18,7 +18,10 @@ import hashlib
 import html
 import json
 
-from fmkit.bert.attention import AttentionResult
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fmkit.bert.attention import AttentionResult
 
 STYLE = """
 :root { --bg: #ffffff; --fg: #1f2328; --muted: #656d76; --panel: #f6f8fa; --border: #d0d7de; --line: 31, 111, 235; --sel: #fb8c00; }

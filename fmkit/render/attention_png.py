@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fmkit.bert.attention import AttentionResult
+from typing import TYPE_CHECKING
+
 from fmkit.render.png import PALETTE, figure, style_axes, style_colorbar
+
+if TYPE_CHECKING:
+    from fmkit.bert.attention import AttentionResult
 
 CMAPS = {"light": "Blues", "dark": "magma"}
 QUERY_LABEL = "query (row): the attending token"

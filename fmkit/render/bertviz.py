@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import types
+from typing import TYPE_CHECKING
 
-from fmkit.bert.attention import AttentionResult
 from fmkit.render.attention_html import script_json
+
+if TYPE_CHECKING:
+    from fmkit.bert.attention import AttentionResult
 
 
 @contextlib.contextmanager

@@ -1,16 +1,19 @@
 """Positional encodings as a PNG: the [position x dimension] heatmap, plus curves of a few
-dimensions (--dims) against position."""
+dimensions (--dims) against position. Draws what the result holds (its matrix and curves);
+computes nothing about positions itself."""
 
 from __future__ import annotations
 
-from fmkit.bert.positional import PositionalResult
+from typing import TYPE_CHECKING
+
 from fmkit.render import png
+
+if TYPE_CHECKING:
+    from fmkit.bert.positional import PositionalResult
 
 
 def figure(result: PositionalResult, theme: str = "light"):
-    import numpy as np
-
-    rows = 2 if result.dims else 1
+    rows = 2 if result.curves else 1
     fig = png.figure(theme, 10, 4.2 * rows)
     fg = png.PALETTE[theme]["fg"]
     axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
@@ -27,33 +30,20 @@ def figure(result: PositionalResult, theme: str = "light"):
     axes[0].set_title(title, color=fg)
     png.style_colorbar(fig.colorbar(im, ax=axes[0], label="value",
                                     extend="neither" if result.kind == "sinusoidal" else "both"), theme)
-    if result.dims:
+    if result.curves:
         ax = axes[1]
-        positions = np.arange(result.length)
-        for d in result.dims:
-            if result.kind == "sinusoidal":  # the function itself, smooth between the integer positions
-                fine = np.linspace(0, result.length - 1, max(400, 20 * result.length))
-                line, = ax.plot(fine, _sinusoid(fine, d, result.dim), label=f"dim {d} ({'cos' if d % 2 else 'sin'})")
-                ax.plot(positions, result.matrix[:, d], "o", markersize=2.5, color=line.get_color())
-            else:
-                ax.plot(positions, result.matrix[:, d], label=f"dim {d}")
+        for curve in result.curves:
+            line, = ax.plot(curve.x, curve.y, label=curve.label)
+            if curve.dots is not None:  # the values a token at position 0, 1, ... actually gets
+                ax.plot(range(len(curve.dots)), curve.dots, "o", markersize=2.5, color=line.get_color())
         ax.set_xlabel("position")
         ax.set_ylabel("value")
-        ax.set_title("selected dimensions" + (" (dots: the integer positions a token can have)"
-                                              if result.kind == "sinusoidal" else ""), color=fg)
+        dots = any(curve.dots is not None for curve in result.curves)
+        ax.set_title("selected dimensions" + (" (dots: the integer positions a token can have)" if dots else ""),
+                     color=fg)
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes:
         png.style_axes(ax, theme)
     return fig
 
-
-
-def _sinusoid(positions, d: int, dim: int):
-    """Column d of the encoding as a function of a real-valued position (see bert/positional.py)."""
-    import numpy as np
-
-    from fmkit.bert.positional import BASE
-
-    angle = positions / np.power(BASE, (d - d % 2) / dim)
-    return np.cos(angle) if d % 2 else np.sin(angle)
