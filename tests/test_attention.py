@@ -80,6 +80,28 @@ def test_html_is_one_self_contained_file_with_escaped_text(cli, tiny_bert, tmp_p
     assert np.allclose(values.sum(-1), 1, atol=1e-3)
 
 
+def test_the_csp_allows_exactly_the_inlined_script():
+    """The hash in the policy is computed from the script text as inlined (a package file): any
+    other script, or an edited one, is refused by the browser (test_attention_browser runs it)."""
+    import base64
+    import hashlib
+
+    import numpy as np
+
+    import fmkit.render
+    from fmkit.bert.attention import AttentionResult
+    from fmkit.render.attention_html import render_html
+
+    result = AttentionResult("a b", "m", ["a", "b"], np.full((1, 1, 2, 2), 0.5, "float32"), 2, 8)
+    page = render_html(result, 0, 0)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)[1]
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert re.search(r"script-src ([^;]*)", policy)[1] == f"'sha256-{digest}'"
+    package_file = Path(fmkit.render.__file__).with_name("assets") / "attention.js"
+    assert "function" in script and script == package_file.read_text(encoding="utf-8")
+
+
 def test_png_one_head_a_layer_grid_and_all_layers(cli, tiny_bert, tmp_path):
     from matplotlib.image import imread
 
@@ -114,7 +136,8 @@ def test_long_text_is_cut_to_the_profile_limit_with_a_warning(cli, tiny_bert):
 def test_dark_theme_reaches_the_viewer(cli, tiny_bert, tmp_path):
     out = tmp_path / "dark.html"
     assert cli(["attention", "the cat", "--model", tiny_bert, "-o", out, "--set", "bert.theme=dark"]).exit_code == 0
-    assert '"theme": "dark"' in out.read_text(encoding="utf-8")
+    page = out.read_text(encoding="utf-8")
+    assert json.loads(re.search(r'id="fmkit-data">(.*?)</script>', page, re.S)[1])["theme"] == "dark"
 
 
 def test_existing_output_needs_force(cli, tiny_bert, tmp_path):

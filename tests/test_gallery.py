@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -190,6 +191,18 @@ def test_page_has_a_strict_csp_and_every_word_in_the_language(tmp_path):
     assert "default-src &#x27;none&#x27;" in csp and "connect-src &#x27;none&#x27;" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "http" not in csp
     assert "src=\"http" not in page and "//" not in page.split("<script src=", 1)[1][:20]
+    # the policy's hashes are those of the script and style exactly as inlined, and nothing else
+    import base64
+    import hashlib
+    import html
+
+    def source(text):
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.S)
+    [style] = re.findall(r"<style>(.*?)</style>", page, re.S)
+    policy = dict(d.strip().split(" ", 1) for d in html.unescape(csp).split(";"))
+    assert policy["script-src"] == f"'self' {source(script)}" and policy["style-src"] == source(style)
 
 
 # --- the command -----------------------------------------------------------------------------

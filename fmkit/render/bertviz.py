@@ -16,7 +16,7 @@ import json
 import types
 from typing import TYPE_CHECKING
 
-from fmkit.render.attention_html import script_json
+from fmkit.render.inline import script_json
 
 if TYPE_CHECKING:
     from fmkit.bert.attention import AttentionResult

@@ -1,13 +1,9 @@
-"""The gallery page's script (inline in index.html, allowed by its hash in the CSP).
-
-It reads `window.FMKIT_GALLERY` (manifest.js) and draws a paged grid: each card is the image
-with its boxes as an SVG overlay in the image's own pixel coordinates (viewBox), so boxes scale
-with the image and can be hidden without touching it. Every string from the data goes onto the
-page through textContent or setAttribute, never as markup. Every few seconds it loads stamp.js
-(a few bytes) and, when the stamp changed, manifest.js again, keeping the user's filters.
-"""
-
-SCRIPT = r"""
+// The gallery page's script (inline in index.html, allowed by its hash in the CSP; see fmkit/gallery/page.py).
+// It reads window.FMKIT_GALLERY (manifest.js) and draws a paged grid: each card is the image with its
+// boxes as an SVG overlay in the image's own pixel coordinates (viewBox), so boxes scale with the image
+// and can be hidden without touching it. Every string from the data goes onto the page through
+// textContent or setAttribute, never as markup. Every few seconds it loads stamp.js (a few bytes) and,
+// when the stamp changed, manifest.js again, keeping the user's filters.
 (function () {
   "use strict";
   var S = JSON.parse(document.getElementById("fmkit-strings").textContent);
@@ -369,4 +365,3 @@ SCRIPT = r"""
   load(window.FMKIT_GALLERY);
   setTimeout(poll, POLL_MS);
 })();
-"""
