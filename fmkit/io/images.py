@@ -1,15 +1,23 @@
-"""Decoding one image source into pixels, with a one-line reason when it cannot be done.
+"""Reading one image source into pixels, with a one-line reason when it cannot be done.
 
 Sources come from fmkit.io.sources (a local file or an object in a bucket); the bytes are read
-through the source's store, so this code never asks where they live.
+through the source's store, so this code never asks where they live. Two steps, so that a
+caller may decode elsewhere (detect decodes JPEGs on a GPU): `read_encoded` reads the bytes and
+the header (format, size, EXIF orientation) and applies every check that needs no pixels;
+`decode_encoded` turns them into an RGB array. `decode` does both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     from fmkit.io.sources import Source
@@ -17,6 +25,18 @@ if TYPE_CHECKING:
 
 class ImageError(Exception):
     """An image that cannot be decoded; the message is the one line the user reads."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An image's bytes and what its header says. `orientation` is the EXIF tag (1 = upright)."""
+
+    data: bytes
+    format: str  # Pillow's name: JPEG, PNG, WEBP ...
+    mode: str  # Pillow's mode before conversion: RGB, L, CMYK, P ...
+    width: int
+    height: int
+    orientation: int = 1
 
 
 def _check_openable(source: "Source") -> None:
@@ -48,30 +68,33 @@ def _pil_open():
     return getattr(patches, "_image_open", None) or Image.open
 
 
-def decode(source: "Source"):
-    """One source -> RGB uint8 array (H, W, 3), EXIF orientation applied (as cv2.imread does).
+_OPEN_LOCK = threading.Lock()
 
-    Raises ImageError with a one-line reason: empty, not an image, truncated or corrupt,
-    too many pixels (Pillow's decompression-bomb limit), or unreadable.
-    """
-    import warnings
 
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _open(f):
+    """Pillow's open of `f` (header only) with its decompression-bomb warning as an error, and
+    the size checked. Opening is quick; it runs under a lock because `warnings.catch_warnings`
+    changes process-wide filters and detect reads images in several threads."""
+    from PIL import Image
+
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = _pil_open()(f)
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and im.width * im.height > limit:
+        im.close()
+        raise ImageError(f"image is {im.width}x{im.height} = {im.width * im.height / 1e6:.0f} megapixels, "
+                         f"over the {limit / 1e6:.0f}-megapixel safety limit (decompression bomb?)")
+    return im
+
+
+@contextlib.contextmanager
+def _reasons() -> Iterator[None]:
+    """Every way reading or decoding fails -> ImageError with its one line."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        _check_openable(source)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with source.open() as f, _pil_open()(f) as im:
-                limit = Image.MAX_IMAGE_PIXELS
-                if limit and im.width * im.height > limit:
-                    raise ImageError(f"image is {im.width}x{im.height} = {im.width * im.height / 1e6:.0f} megapixels, "
-                                     f"over the {limit / 1e6:.0f}-megapixel safety limit (decompression bomb?)")
-                im.load()
-                im = ImageOps.exif_transpose(im)
-                rgb = im if im.mode == "RGB" else im.convert("RGB")
-                return np.asarray(rgb)
+        yield
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -86,3 +109,46 @@ def decode(source: "Source"):
         raise ImageError("no such file (it was removed)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"corrupt or truncated image: {str(e).splitlines()[0]}") from None
+
+
+def _to_rgb(im):
+    """A loaded Pillow image -> RGB uint8 array (H, W, 3), EXIF orientation applied (as cv2.imread does)."""
+    import numpy as np
+    from PIL import ImageOps
+
+    im = ImageOps.exif_transpose(im)
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
+    return np.asarray(rgb)
+
+
+def decode(source: "Source"):
+    """One source -> RGB uint8 array (H, W, 3), EXIF orientation applied.
+
+    Raises ImageError with a one-line reason: empty, not an image, truncated or corrupt,
+    too many pixels (Pillow's decompression-bomb limit), or unreadable.
+    """
+    with _reasons():
+        _check_openable(source)
+        with source.open() as f, _open(f) as im:
+            im.load()
+            return _to_rgb(im)
+
+
+def read_encoded(source: "Source") -> Encoded:
+    """The source's bytes and header, every check that needs no pixels done (ImageError otherwise)."""
+    with _reasons():
+        _check_openable(source)
+        with source.open() as f:
+            data = f.read()
+        with _open(io.BytesIO(data)) as im:
+            orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+            return Encoded(data, im.format or "", im.mode, im.width, im.height,
+                           orientation if orientation in range(1, 9) else 1)
+
+
+def decode_encoded(encoded: Encoded):
+    """Encoded bytes -> RGB uint8 array (H, W, 3), EXIF orientation applied (ImageError otherwise)."""
+    with _reasons():
+        with _open(io.BytesIO(encoded.data)) as im:
+            im.load()
+            return _to_rgb(im)
