@@ -41,7 +41,7 @@ def test_english_prompt_from_korean():
 
 
 def _result(dets, w=100, h=100):
-    from fmkit.detect.detector import DetectResult, Detection
+    from fmkit.detect.results import DetectResult, Detection
 
     return DetectResult("x.jpg", "m", w, h, [Detection(0, label, conf, *box) for label, conf, box in dets])
 
@@ -87,7 +87,7 @@ def work(tmp_path, monkeypatch):
 def _fake_counts(monkeypatch, per_attempt):
     """Make the detector 'see' the given label lists, one per attempt (the loop logic under test)."""
     from fmkit.api import Session
-    from fmkit.detect.detector import DetectResult, Detection
+    from fmkit.detect.results import DetectResult, Detection
 
     real = Session.detect
     calls = {"n": 0}
@@ -182,7 +182,7 @@ def test_describe_replaces_invented_objects(tiny_yolo, work, monkeypatch):
     """Whatever the chat model writes, an invented object never reaches the text."""
     import fmkit
     from fmkit.api import Session
-    from fmkit.detect.detector import DetectResult, Detection
+    from fmkit.detect.results import DetectResult, Detection
     from fmkit.generate.decode import Generation
 
     monkeypatch.setattr(Session, "detect", lambda self, s, **k: iter(

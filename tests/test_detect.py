@@ -150,11 +150,12 @@ def test_recursive_glob_and_stdin(run, tmp_path):
 def test_run_streams_sources_lazily(tiny_yolo):
     """A long source list is pulled a couple of batches ahead of the results, never all at once."""
     from fmkit.api import Session
-    from fmkit.detect import detector as detect
+    from fmkit.detect.detector import Detector
+    from fmkit.detect.stream import detect_stream
     from fmkit.io.sources import Source
 
     settings = Session(set={"detect.model": str(tiny_yolo), "detect.imgsz": 160, "detect.batch_size": 2}).settings
-    detector = detect.Detector(settings)
+    detector = Detector(settings)
     pulled = []
 
     def sources():
@@ -162,7 +163,7 @@ def test_run_streams_sources_lazily(tiny_yolo):
             pulled.append(i)
             yield Source(f"bus{i}", str(BUS), "bus.jpg")
 
-    results = detect.run(detector, sources())
+    results = detect_stream(detector, sources())
     first = [next(results) for _ in range(3)]
     assert [r.source for r in first] == ["bus0", "bus1", "bus2"]
     assert len(pulled) <= 8  # 2 batches decoded ahead plus the batch being run

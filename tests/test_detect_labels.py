@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from fmkit.detect.detector import Detection
+from fmkit.detect.results import Detection
 from fmkit.render.detections import annotate, overlaps, place_labels
 
 NAMES = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus"}

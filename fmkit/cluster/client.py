@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 from fmkit import catalog, io
 from fmkit.cluster import Address, parse_address
 from fmkit.cluster.worker import ChunkSpec, Item
-from fmkit.detect.detector import Detection, DetectResult, RunSummary
+from fmkit.detect.results import Detection, DetectResult, RunSummary
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure
 from fmkit.profiles import Settings
 

@@ -155,7 +155,7 @@ class _Runner:
                                         "workers need a filesystem shared with the client, or an s3:// OUT")
 
     def run(self, items: list[Item], run: str) -> dict[str, Any]:
-        from fmkit.detect.detector import run as stream
+        from fmkit.detect.stream import detect_stream
         from fmkit.io.sources import Source
 
         opts = self.spec.store_options
@@ -178,7 +178,7 @@ class _Runner:
         position = {id(s): i for i, s in enumerate(sources)}
         if self.folder is not None:
             self.folder.tag = {"written_by": run}
-        for result in stream(self.detector, todo, keep_images=self.folder is not None):
+        for result in detect_stream(self.detector, todo, keep_images=self.folder is not None):
             if self.folder is not None:
                 self.folder.write_files(result, result.origin, free[id(result.origin)])
                 result.image = None

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fmkit import io
-from fmkit.detect.detector import DetectResult
+from fmkit.detect.results import DetectResult
 from fmkit.errors import OutputError
 
 ENCODABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")

@@ -20,7 +20,9 @@ from collections import deque
 from typing import Callable, Iterable, Iterator
 
 from fmkit import interrupts, io
-from fmkit.detect.detector import DetectResult, Detector, RunSummary, run as stream
+from fmkit.detect.detector import Detector
+from fmkit.detect.results import DetectResult, RunSummary
+from fmkit.detect.stream import detect_stream
 from fmkit.detect.outputs import OutputFolder, inside
 from fmkit.errors import BadInput
 from fmkit.io.sources import Source, expand, quick_check
@@ -109,7 +111,7 @@ class DetectRun:
         """Results in input order. With OUTDIR, each result's image is annotated and written by a
         small pool while the next images are detected; then, in order and with Ctrl-C held back,
         the result is counted, handed out (reported) and its JSON written."""
-        results = stream(self.detector, sources, keep_images=self.folder is not None,
+        results = detect_stream(self.detector, sources, keep_images=self.folder is not None,
                          skip=self._skip if self.folder is not None else None)
         if self.folder is None:
             for result in results:
