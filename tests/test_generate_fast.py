@@ -44,6 +44,30 @@ def test_logits_equal_transformers_at_every_step_with_left_padding(tiny_gpt2):
             position = position[:, -1:] + 1
 
 
+def test_static_step_for_cuda_graphs_gives_the_eager_step_logits(tiny_gpt2):
+    """The static-shape step that CUDA replays as a graph (keys written at a tensor index, attention
+    over the whole zeroed buffer, unwritten positions masked): the eager step's logits, on a CPU."""
+    import torch
+
+    from fmkit.generate.gpt2_decoder import Gpt2Decoder
+
+    model = _model(tiny_gpt2)
+    ids = torch.tensor([[0, 0, 0, 5, 9, 11], [3, 7, 2, 8, 4, 6]])
+    mask = torch.tensor([[0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    position = (mask.cumsum(-1) - 1).clamp(min=0)
+    eager, static = Gpt2Decoder(model, 2, 6 + 12, "cpu"), Gpt2Decoder(model, 2, 6 + 12, "cpu", static=True)
+    assert not static.graphs  # graphs are CUDA-only; the static maths runs anywhere
+    step = ids
+    with torch.inference_mode():
+        for i in range(12):
+            ref, ours = eager(step, mask, position), static(step, mask, position)
+            torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+            step = ref.argmax(-1, keepdim=True)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            position = position[:, -1:] + 1
+    assert static.length == eager.length == 6 + 11
+
+
 @pytest.mark.parametrize("weights", ["float32", "int8", "bfloat16"])
 def test_lean_step_and_transformers_forward_give_the_same_tokens(tiny_gpt2, weights):
     """The generator with and without the lean step: same greedy tokens and same sampled text.

@@ -195,7 +195,9 @@ class TextGenerator:
         self.cache_arg = "cache" if "cache" in forward else "past_key_values"
         from fmkit.generate.gpt2_decoder import supports
 
-        self.fast = self.device == "cpu" and supports(self.model)
+        # GPT-2 decodes through the lean step on a CPU and on CUDA (there as a CUDA graph per
+        # batch); MPS and other model families keep transformers' forward.
+        self.fast = (self.device == "cpu" or self.device.startswith("cuda")) and supports(self.model)
         self.context = context_length(self.model, self.tokenizer)
         self.eos_id = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
@@ -331,13 +333,13 @@ class TextGenerator:
     def _decoder(self, rows: int, capacity: int) -> Callable[[Any, Any, Any], Any]:
         """forward(input ids, attention mask, position ids) -> last logits, keeping its own cache.
 
-        GPT-2 on a CPU gets the lean step (gpt2_decoder: same layers, no per-token cache copies);
-        other models, and other devices (not measured there), transformers' own forward.
+        GPT-2 gets the lean step (gpt2_decoder: same layers, no per-token cache copies; on CUDA
+        its one-token steps replay a CUDA graph); other models transformers' own forward.
         """
         if self.fast:
             from fmkit.generate.gpt2_decoder import Gpt2Decoder
 
-            return Gpt2Decoder(self.model, rows, capacity, self.device)
+            return Gpt2Decoder(self.model, rows, capacity, self.device, static=self.device.startswith("cuda"))
         from transformers import DynamicCache
 
         cache = DynamicCache()
