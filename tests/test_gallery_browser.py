@@ -1,16 +1,23 @@
 """The gallery page in headless Chromium (Playwright, network blocked): cards, SVG boxes, label
-chips, the confidence slider, hover details, sorting, the large view, text-only rendering of
-hostile data (with a control that proves the payload would run), the Korean page, file:// and
-http://127.0.0.1 with live updates, and the first render of 10,000 results.
+chips, the confidence slider, hover details, sorting, the large view, what is drawn over an
+image detect already drew its boxes into (nothing visible) and over a clean one (the boxes),
+text-only rendering of hostile data (with a control that proves the payload would run), the
+Korean page, file:// and http://127.0.0.1 with live updates, and the first render of 10,000
+results.
 
 Screenshots land in $TEST_ARTIFACTS_DIR (else the pytest temp folder); the test prints where.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import re
+import shutil
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from browser import BROWSER_MARKS, artifacts, browser, page, serve, shot  # noqa: F401 (fixtures)
@@ -88,7 +95,8 @@ def test_cards_boxes_chips_slider_hover_and_view(page, site, artifacts):
     assert page.inner_text("#conf-val") == "0.50"
     assert sorted(c for _, c in boxes(page)) == [0.55, 0.62, 0.7, 0.88, 0.91]
     assert chip_counts(page) == {"person": 3, "car": 1, "dog": 1}
-    assert "1 object (2 hidden)" in page.inner_text("figure[data-name='street.jpg']")
+    # street.jpg is named as detect names its annotated copies: the boxes are in the picture
+    assert "1 object (2 filtered out, still drawn in the image)" in page.inner_text("figure[data-name='street.jpg']")
     shot(page, artifacts, "gallery-conf-0.50")
 
     # Hover a box: its label and confidence.
@@ -134,6 +142,112 @@ def test_cards_boxes_chips_slider_hover_and_view(page, site, artifacts):
     totals = page.eval_on_selector_all("#run-body section:last-child tbody tr",
                                        "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
     assert totals == [["person", "4", "3"], ["car", "2", "2"], ["dog", "1", "1"]]
+    assert page.blocked == [] and page.errors == []
+
+
+BUS = Path(importlib.util.find_spec("ultralytics").origin).parent / "assets" / "bus.jpg"  # a real photo, 810x1080
+BUS_BOXES = [("person", 0, 0.91, 50, 400, 245, 905), ("bus", 5, 0.87, 15, 230, 805, 750),
+             ("person", 0, 0.42, 670, 380, 810, 880)]
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    """`fmkit detect -o` output for bus.jpg, written the way detect writes it: the photo with its
+    boxes and labels drawn in by fmkit/render/detections.annotate (beside the JSON), and the same
+    result again under clean/ naming a clean original (outputs.original), plus a diffusion."""
+    import numpy as np
+    from PIL import Image
+
+    from fmkit.gallery import build_gallery
+    from fmkit.render.detections import annotate
+
+    root = tmp_path_factory.mktemp("drawn") / "results"
+    (root / "clean" / "originals").mkdir(parents=True)
+    dets = [SimpleNamespace(label=l, class_id=c, confidence=p, x1=x1, y1=y1, x2=x2, y2=y2)
+            for l, c, p, x1, y1, x2, y2 in BUS_BOXES]
+    with Image.open(BUS) as im:
+        pixels = np.asarray(im.convert("RGB"))
+    (root / "bus.jpg").write_bytes(annotate(pixels, dets, {0: "person", 5: "bus"}, ".jpg"))
+    shutil.copy(BUS, root / "clean" / "originals" / "bus.jpg")
+    for name, extra in (("bus.jpg", {}), ("clean/bus.jpg", {"original": "clean/originals/bus.jpg"})):
+        record = {"source": str(BUS), "width": 810, "height": 1080, "model": "yolo11n.pt", "seconds": 0.05,
+                  "detections": [{"class_id": d.class_id, "label": d.label, "confidence": d.confidence,
+                                  "box": {"x1": d.x1, "y1": d.y1, "x2": d.x2, "y2": d.y2}} for d in dets],
+                  "outputs": {"image": str(root / name), "json": str(root / name) + ".json", **extra},
+                  "schema": 1, "identity": {"source": str(BUS), "version": "1"}, "run": {"started": 1}}
+        (root / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    write_diffusion(root, "fox.png", "a red fox")
+    build_gallery(root)
+    return root
+
+
+def drawn_over(page, frame):
+    """Pixels the page draws over the image in `frame` (a selector): its screenshot with the
+    overlay against the same frame with the overlay hidden. Chromium paints a downscaled photo
+    again once it is decoded in full quality, which moves a pixel or two along sharp edges: the
+    images are decoded and the picture left to settle first, and callers allow a few pixels."""
+    import numpy as np
+    from PIL import Image
+
+    page.mouse.move(0, 0)
+    page.eval_on_selector_all(f"{frame} img", "is => Promise.all(is.map(i => i.decode()))")
+    with_overlay, previous = page.locator(frame).screenshot(), None
+    for _ in range(10):
+        if with_overlay == previous:
+            break
+        page.wait_for_timeout(100)
+        previous, with_overlay = with_overlay, page.locator(frame).screenshot()
+    page.eval_on_selector_all(f"{frame} svg.ov", "os => os.forEach(o => o.style.display = 'none')")
+    without = page.locator(frame).screenshot()
+    page.eval_on_selector_all(f"{frame} svg.ov", "os => os.forEach(o => o.style.display = '')")
+    a, b = (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int) for png in (with_overlay, without))
+    return int((np.abs(a - b).sum(-1) > 30).sum())
+
+
+NOTHING = 16  # pixels: "nothing drawn" (rescaling noise); three stroked boxes change thousands
+STROKED = "rs => rs.filter(r => getComputedStyle(r).stroke !== 'none' && parseFloat(getComputedStyle(r).strokeWidth) > 0).length"
+
+
+def test_boxes_drawn_into_the_image_are_not_drawn_again(page, drawn, artifacts):
+    open_page(page, (drawn / "index.html").as_uri())
+    page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    annotated, clean = "figure[data-name='bus.jpg']", "figure[data-name='clean/bus.jpg']"
+    assert page.get_attribute(f"{annotated} img", "src") == "bus.jpg"
+    assert page.get_attribute(f"{clean} img", "src") == "clean/originals/bus.jpg"
+    shot(page, artifacts, "gallery-drawn-in", full_page=True)
+
+    # The annotated photo: three invisible hit targets, not one pixel drawn over it.
+    assert page.locator(f"{annotated} rect.box.hit").count() == 3
+    assert page.eval_on_selector_all(f"{annotated} rect", STROKED) == 0
+    assert drawn_over(page, f"{annotated} .frame") < NOTHING
+    assert "boxes drawn in the image" in page.inner_text(annotated)
+    # The clean original: the page draws the three boxes itself.
+    assert page.eval_on_selector_all(f"{clean} rect.box:not(.hit)", STROKED) == 3
+    assert drawn_over(page, f"{clean} .frame") > 100 * NOTHING
+    assert "boxes drawn in the image" not in page.inner_text(clean)
+    assert page.locator("figure[data-name='fox.png'] svg").count() == 0
+
+    # Hovering a box of the annotated photo still names it; a click opens the large view.
+    page.hover(f"{annotated} rect[data-conf='0.91']")
+    assert page.inner_text("#tip").split() == ["person", "0.91"]
+    page.click(f"{annotated} rect[data-conf='0.91']")
+    assert page.is_visible("#view") and page.inner_text("#view-name") == "bus.jpg"
+    assert page.locator("#view-pic rect.hit").count() == 3 and page.eval_on_selector_all("#view-pic rect", STROKED) == 0
+    assert drawn_over(page, "#view-pic .frame") < NOTHING
+    assert "does not draw them again" in page.inner_text("#view-info")
+    shot(page, artifacts, "gallery-drawn-in-view")
+    page.keyboard.press("Escape")
+
+    # The slider: the box under it stops answering the pointer, and the caption says it is still in the picture.
+    page.focus("#conf")
+    for _ in range(50):
+        page.keyboard.press("ArrowRight")
+    assert page.locator(f"{annotated} rect.hit").count() == 2 and drawn_over(page, f"{annotated} .frame") < NOTHING
+    assert "2 objects (1 filtered out, still drawn in the image)" in page.inner_text(annotated)
+    assert "2 objects (1 hidden)" in page.inner_text(clean) and page.locator(f"{clean} rect.box").count() == 2
+    page.uncheck("#boxes")  # the switch explains itself; the clean card loses its boxes
+    assert "drawn into an image file stay" in page.get_attribute("label:has(#boxes)", "title")
+    assert page.locator(f"{clean} rect").count() == 0 and drawn_over(page, f"{clean} .frame") < NOTHING
     assert page.blocked == [] and page.errors == []
 
 

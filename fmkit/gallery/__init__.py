@@ -1,5 +1,6 @@
 """`fmkit gallery`: one folder (index.html + manifest.js) that shows what detect found and what
-diffuse painted, with boxes as SVG overlays, label filters, a confidence slider and sorting.
+diffuse painted, with boxes as SVG overlays (only hit targets over an image detect drew its boxes
+into: see collect.image_for), label filters, a confidence slider and sorting.
 Works opened from disk and on any static web host; an open page picks up new results.
 
 Light to import: standard library only (no PIL, no torch).

@@ -235,7 +235,15 @@ def image_for(folder: ResultsFolder, json_name: str, data: dict,
               entries: Container[str] | None = None) -> tuple[str | None, bool]:
     """Which image a card shows, and whether boxes are already drawn into it: the clean
     original when the result names one (outputs.original), else the annotated copy beside
-    the JSON, else outputs.image. The one place to change when detect writes originals."""
+    the JSON, else outputs.image. The one place to change when detect writes originals.
+
+    An annotated image is shown as it is, and the page draws no boxes over it, only invisible
+    hit targets (hover names a box, a click opens the view; the caption says the boxes are in
+    the picture). Why not the original under the page's overlays: `fmkit detect -o` writes the
+    annotated copy only, and the source it read may be on another disk, in a bucket the page
+    cannot reach, or gone, so the page has nothing else it can link; and drawing over the
+    annotated copy showed every box twice, in other colours, offset. Clean images (an
+    outputs.original, a diffusion) keep the drawn overlays, which the filters can hide."""
     outputs = data.get("outputs") if isinstance(data.get("outputs"), dict) else {}
 
     def present(name: str | None) -> bool:

@@ -219,12 +219,15 @@
 
   function overlay(it, w, h, big) {
     // Same box as the <img>, same letterboxing: object-fit contain == the SVG default xMidYMid meet.
-  var o = svg("svg", { viewBox: "0 0 " + w + " " + h, "class": "ov" });
+    // An image with its boxes already drawn in (it.a: detect's annotated copy) gets hit targets only:
+    // unstroked, transparent rects in the same places, so hovering still names a box and a click
+    // still opens the view; drawing boxes over it again doubled every box in other colours.
+    var o = svg("svg", { viewBox: "0 0 " + w + " " + h, "class": it.a ? "ov hits" : "ov" });
     it.vis.slice().sort(function (a, b) { return (b.x2 - b.x1) * (b.y2 - b.y1) - (a.x2 - a.x1) * (a.y2 - a.y1); }).forEach(function (d) {
       var col = color(d.label);
       var r = svg("rect", { x: d.x1, y: d.y1, width: Math.max(0, d.x2 - d.x1), height: Math.max(0, d.y2 - d.y1),
-        stroke: col, fill: col, "fill-opacity": "0.08", "stroke-width": big ? 3 : 2, "vector-effect": "non-scaling-stroke",
-        "class": "box", "data-label": d.label, "data-conf": d.c });
+        stroke: it.a ? "none" : col, fill: col, "fill-opacity": it.a ? "0" : "0.08", "stroke-width": it.a ? 0 : big ? 3 : 2,
+        "vector-effect": "non-scaling-stroke", "class": it.a ? "box hit" : "box", "data-label": d.label, "data-conf": d.c });
       r.addEventListener("mouseenter", function (ev) { showTip(ev, d); });
       r.addEventListener("mousemove", moveTip);
       r.addEventListener("mouseleave", hideTip);
@@ -252,7 +255,7 @@
     if (!it.d.length) return S.no_det;
     var s = it.vis.length === 1 ? S.one_object : fmt("objects", { n: num(it.vis.length) });
     var hid = it.d.length - it.vis.length;
-    return hid ? s + " (" + fmt("hidden", { n: num(hid) }) + ")" : s;
+    return hid ? s + " (" + fmt(it.a ? "hidden_drawn" : "hidden", { n: num(hid) }) + ")" : s;
   }
 
   function card(it, index) {
@@ -265,6 +268,7 @@
       if (it.k === "problem" && it.ed) cap.appendChild(data("div", it.ed, "muted small"));
     }
     if (it.k === "detect") cap.appendChild(el("div", { "class": "muted count" }, countText(it)));
+    if (it.a && it.d.length) cap.appendChild(el("div", { "class": "muted small drawn" }, S.drawn_in));
     if (it.k === "diffuse") {
       cap.appendChild(el("div", { "class": "badge" }, S.generated));
       cap.appendChild(data("div", it.p.prompt, "prompt"));
