@@ -16,6 +16,17 @@ from pathlib import Path
 
 TRUE = {"1", "true", "yes", "on"}
 
+# FMKIT_* variables that are not profile settings (those are FMKIT_<SECTION>_<KEY>): every one
+# the project reads, here and only here, so that setting one never stops a command as an
+# "unknown environment variable" (benchmarks/sd15_random.py's cache did, on the first GPU run).
+OWN_VARIABLES = {
+    "FMKIT_PROFILE": "the profile to use (as --profile)",
+    "FMKIT_OFFLINE": "1 = never touch the network (as --offline)",
+    "FMKIT_HOME": "fmkit's own state: user profiles, YOLO weights, converted models (default ~/.fmkit)",
+    "FMKIT_BENCH_CACHE": "benchmarks: where the random-weight SD 1.5 folder is built once",
+    "FMKIT_KEEP_TEST_DIR": "tests: 1 = keep the test run's temporary folder, to look at after a failure",
+}
+
 
 def fmkit_home() -> Path:
     """fmkit's own state (user profiles, YOLO weights and settings): $FMKIT_HOME or ~/.fmkit."""

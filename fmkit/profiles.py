@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from fmkit import hardware
-from fmkit.environment import fmkit_home
+from fmkit.environment import OWN_VARIABLES, fmkit_home
 from fmkit.errors import ProfileError
 from fmkit.settings import Agent, Cluster, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
 
@@ -29,7 +29,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 ENV_PREFIX = "FMKIT_"
-RESERVED_ENV = {"PROFILE", "OFFLINE", "HOME"}  # FMKIT_* variables that are not settings
 
 
 def builtin_dir() -> Path:
@@ -218,13 +217,13 @@ def _flatten(data: dict, label: str) -> Iterable[tuple[str, Any]]:
 def _env_settings(env: Mapping[str, str]) -> Iterable[tuple[str, Any, str]]:
     """FMKIT_GENERATE_MAX_NEW_TOKENS=5 -> ('generate.max_new_tokens', 5, 'env ...')."""
     for var, raw in sorted(env.items()):
-        if not var.startswith(ENV_PREFIX) or var[len(ENV_PREFIX):] in RESERVED_ENV:
+        if not var.startswith(ENV_PREFIX) or var in OWN_VARIABLES:
             continue
         rest = var[len(ENV_PREFIX):].lower()
         section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
         if section is None:
             options = [f"{ENV_PREFIX}{k.replace('.', '_').upper()}" for k in all_keys()]
-            options += [ENV_PREFIX + r for r in RESERVED_ENV]
+            options += list(OWN_VARIABLES)
             close = _suggest(var, options)
             raise ProfileError(f"unknown environment variable {var}",
                                f"did you mean {close}?" if close else "FMKIT_<SECTION>_<KEY>, e.g. FMKIT_GENERATE_MAX_NEW_TOKENS")

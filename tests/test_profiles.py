@@ -150,3 +150,45 @@ def test_extends_loops_and_bad_files_are_clear_errors(tmp_path):
     (tmp_path / "flat.toml").write_text("max_new_tokens = 3\n")
     with pytest.raises(ProfileError, match="top-level"):
         load_settings(str(tmp_path / "flat.toml"), env={})
+
+
+def _project_variables() -> set[str]:
+    """Every FMKIT_* variable the project's code reads, or its docs and profiles name."""
+    import re
+
+    from conftest import REPO
+
+    read = re.compile(r"""environ(?:\.get\(|\[)\s*["'](FMKIT_[A-Z0-9_]+)["']""")
+    named = re.compile(r"\bFMKIT_[A-Z0-9_]*[A-Z0-9]\b")
+    found: set[str] = set()
+    for folder in ("fmkit", "benchmarks", "tests"):
+        for path in (REPO / folder).rglob("*.py"):
+            found |= set(read.findall(path.read_text(encoding="utf-8")))
+    for doc in [REPO / "README.md", REPO / "benchmarks" / "README.md", *(REPO / "configs").glob("*.toml")]:
+        found |= set(named.findall(doc.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_fmkit_variable_the_project_reads_or_documents_works(cli, tmp_path):
+    """A variable of the project's own (FMKIT_BENCH_CACHE made every command exit 2 on the first
+    GPU run) never stops a command; a settings variable with a valid value neither."""
+    from fmkit.environment import OWN_VARIABLES
+    from fmkit.settings import all_keys, section_keys
+
+    settings = {f"FMKIT_{k.replace('.', '_').upper()}": k for k in all_keys()}
+    found = _project_variables()
+    assert {"FMKIT_HOME", "FMKIT_BENCH_CACHE", "FMKIT_KEEP_TEST_DIR", "FMKIT_OFFLINE"} <= found
+    for var in sorted(found):
+        assert var in OWN_VARIABLES or var in settings, f"{var}: add it to environment.OWN_VARIABLES"
+        if var in settings:
+            section, _, name = settings[var].partition(".")
+            default = section_keys(section)[name].default
+            value = ("true" if default else "false") if isinstance(default, bool) else \
+                (f'"{default}"' if isinstance(default, str) else str(default))
+        else:
+            value = {"FMKIT_PROFILE": "laptop", "FMKIT_HOME": str(tmp_path / "home"),
+                     "FMKIT_BENCH_CACHE": str(tmp_path / "cache")}.get(var, "1")
+        r = cli(["profiles", "laptop"], env={var: value})
+        assert r.exit_code == 0, (var, r.stderr)
+    r = cli(["profiles", "laptop"], env={"FMKIT_BENCH_CACHES": "1"})
+    assert r.exit_code == 2 and "FMKIT_BENCH_CACHE" in r.stderr  # a typo still gets the closest name
