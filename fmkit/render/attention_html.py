@@ -40,4 +40,5 @@ def render_html(result: AttentionResult, layer: int, head: int, theme: str = "li
     script, style = asset("fmkit.render", "attention.js"), asset("fmkit.render", "attention.css")
     title = result.text if len(result.text) <= 60 else result.text[:57] + "..."
     return asset("fmkit.render", "attention.html").format(script_hash=csp_hash(script), title=html.escape(title),
-                                                           style=style, data=script_json(data), script=script)
+                                                           style=style, data=script_json(data, compact=False),
+                                                           script=script)

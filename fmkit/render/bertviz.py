@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def _script_safe_json(*modules):
-    safe = types.SimpleNamespace(dumps=lambda obj, **kw: script_json(obj), loads=json.loads)
+    safe = types.SimpleNamespace(dumps=lambda obj, **kw: script_json(obj, compact=False), loads=json.loads)
     saved = [m.json for m in modules]
     try:
         for m in modules:

@@ -28,10 +28,11 @@ def csp_hash(text: str) -> str:
     return f"'sha256-{digest}'"
 
 
-def script_json(obj) -> str:
-    """Compact JSON that is safe inside <script> and in a .js file: no '<', '>', '&', U+2028 or
-    U+2029 left literally (written as \\u003c ...: the same values to JSON.parse and to JS), so a
-    string holding "</script>" cannot close the element it sits in."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def script_json(obj, compact: bool = True) -> str:
+    """JSON that is safe inside <script> and in a .js file: no '<', '>', '&', U+2028 or U+2029
+    left literally (written as \\u003c ...: the same values to JSON.parse and to JS), so a string
+    holding "</script>" cannot close the element it sits in. Compact for the gallery's data (10,000
+    results); compact=False keeps json.dumps' spacing (the attention viewer's data, as always)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":") if compact else None)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
