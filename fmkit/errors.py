@@ -47,6 +47,15 @@ class RuntimeFailure(FmkitError):
     """A run-time failure that is not the user's fault: unreadable image, out of memory."""
 
 
+class CredentialsError(RuntimeFailure):
+    """A store has no credentials to use, or rejected them (wrong key or secret, expired token):
+    every later request would fail the same way. Exit code 1."""
+
+
+class AccessDenied(RuntimeFailure):
+    """A store refused these credentials one action on one location (an IAM policy). Exit code 1."""
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     """Any way torch, CUDA or the C allocator says memory ran out (one test, used wherever it matters)."""
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from fmkit.bucket import RESULTS, UPLOADS, layout
 from fmkit.bucket.cors import allows, normalize_origin
-from fmkit.errors import FmkitError
+from fmkit.errors import AccessDenied, FmkitError
 from fmkit.io.s3 import S3Store, s3_error
 
 PROBE = ".fmkit-check"   # hidden name: listings (and so detect --watch) skip it
@@ -27,10 +27,6 @@ class _Stop(Exception):
 
 def _result(check: str, status: str, detail: str, fix: str | None = None) -> dict[str, Any]:
     return {"check": check, "status": status, "detail": detail, "fix": fix}
-
-
-def _is_denied(e: FmkitError) -> bool:
-    return e.message.startswith("access denied")
 
 
 def check_bucket(store: S3Store, uri: str, origin: str | None = None) -> Iterator[dict[str, Any]]:
@@ -52,7 +48,7 @@ def check_bucket(store: S3Store, uri: str, origin: str | None = None) -> Iterato
         try:
             return _result(check, "pass", action())
         except FmkitError as e:
-            if stop_on_other and not _is_denied(e):
+            if stop_on_other and not isinstance(e, AccessDenied):
                 raise _Stop(_result(check, "fail", e.message, e.hint)) from None
             return _result(check, "fail", e.message, e.hint)
 
@@ -104,7 +100,7 @@ def _delete_probe(store: S3Store, probe: str) -> dict[str, Any]:
         store.delete(probe)
         return _result("delete probe", "pass", f"deleted {probe}")
     except FmkitError as e:
-        if _is_denied(e):
+        if isinstance(e, AccessDenied):
             return _result("delete probe", "warn", f"{probe} left in place: these credentials may not delete "
                            "(fine: the detector never deletes; the hidden name keeps it out of listings)")
         return _result("delete probe", "fail", e.message, e.hint)

@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any, BinaryIO, Iterator
 
-from fmkit.errors import BadInput, FmkitError, OutputError, RuntimeFailure
+from fmkit.errors import AccessDenied, BadInput, CredentialsError, FmkitError, OutputError, RuntimeFailure
 from fmkit.io.store import Entry, is_hidden
 
 SCHEME = "s3://"
@@ -387,12 +387,12 @@ def s3_error(e: Exception, uri: str, store: S3Store | None = None) -> FmkitError
     bucket = uri[len(SCHEME):].split("/", 1)[0] if is_s3(uri) else ""
     profile = (store.profile if store else None) or os.environ.get("AWS_PROFILE") or "default"
     if isinstance(e, bx.NoCredentialsError):
-        return RuntimeFailure(
+        return CredentialsError(
             "no AWS credentials found",
             f"looked in: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, {_credentials_file()} (profile {profile}), "
             f"{_config_file()}, container/instance metadata; set the two variables, or pass --aws-profile")
     if isinstance(e, bx.PartialCredentialsError):
-        return RuntimeFailure(f"incomplete AWS credentials in {e.kwargs.get('provider', '?')}: "
+        return CredentialsError(f"incomplete AWS credentials in {e.kwargs.get('provider', '?')}: "
                               f"{e.kwargs.get('cred_var', '?')} is missing", "set both the access key and the secret key")
     if isinstance(e, bx.ProfileNotFound):
         return BadInput(f"AWS profile '{e.kwargs.get('profile', profile)}' not found",
@@ -411,18 +411,18 @@ def s3_error(e: Exception, uri: str, store: S3Store | None = None) -> FmkitError
             with contextlib.suppress(Exception):
                 key_id = store.session.get_credentials().access_key
         if code == "SignatureDoesNotMatch":
-            return RuntimeFailure(f"the secret key was rejected by {endpoint} (SignatureDoesNotMatch)",
+            return CredentialsError(f"the secret key was rejected by {endpoint} (SignatureDoesNotMatch)",
                                   f"check the secret key that belongs to access key {mask(key_id)}")
         if code in ("InvalidAccessKeyId", "InvalidClientTokenId"):
-            return RuntimeFailure(f"the access key {mask(key_id)} was rejected by {endpoint} ({code})",
+            return CredentialsError(f"the access key {mask(key_id)} was rejected by {endpoint} ({code})",
                                   "check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id")
         if code in ("ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
-            return RuntimeFailure(f"the session token was rejected by {endpoint} ({code})", "refresh the credentials")
+            return CredentialsError(f"the session token was rejected by {endpoint} ({code})", "refresh the credentials")
         if code == "NoSuchBucket":
             return RuntimeFailure(f"bucket '{bucket}' does not exist", f"create it with: fmkit bucket init s3://{bucket}")
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled"):
             action = _IAM_ACTION.get(op, f"s3:{op}")
-            return RuntimeFailure(f"access denied: {op} on {uri}",
+            return AccessDenied(f"access denied: {op} on {uri}",
                                   f"these credentials' policy does not allow {action} here; "
                                   f"`fmkit bucket policy s3://{bucket}` prints one that does")
         if code in ("NoSuchKey", "404", "NotFound"):
