@@ -229,6 +229,22 @@ def test_a_folder_that_is_not_a_causal_lm_fails_cleanly(cli, tiny_bert):
     assert r.exit_code == 1 and "BertModel, not a causal language model" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_sequence_that_ends_first_leaves_the_others_going(tiny_gpt2):
+    """The first row of a batch meets its end token while the second goes on: the first is yielded
+    (and forgotten) at once, and the loop carries on for the rest."""
+    from fmkit.generate.decode import GenerationParams, TextGenerator
+
+    settings = _settings(tiny_gpt2, weights="float32", max_new_tokens=20, batch_size=2)  # sampled: one RNG per row
+    prompts, params = ["Star Trek", "Captain Kirk and Mr. Spock beam down"], GenerationParams.from_settings(settings, 1)
+    generator = TextGenerator(settings)
+    first, second = _generations(generator.run(prompts, params))
+    # an "end" token that the first text reaches after a few tokens and the second never writes
+    cut = next(k for k in range(2, 15) if first.token_ids[k] not in first.token_ids[:k] + second.token_ids)
+    generator.eos_id = first.token_ids[cut]
+    ended, going = _generations(generator.run(prompts, params))
+    assert ended.token_ids == first.token_ids[:cut] and going.token_ids == second.token_ids
+
+
 def test_ctrl_c_mid_stream_exits_130_without_traceback(tmp_path, tiny_gpt2):
     import os
 

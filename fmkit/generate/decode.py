@@ -303,7 +303,7 @@ class TextGenerator:
                 now = time.perf_counter() - started
                 for i, token in enumerate(chosen.tolist()):
                     r = rows[i]
-                    if r["done"]:
+                    if not r or r["done"]:  # yielded and forgotten ({}), or finished and waiting for its turn
                         continue
                     if token == self.eos_id:
                         r["done"] = True
