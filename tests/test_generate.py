@@ -11,34 +11,15 @@ import sys
 import time
 
 import pytest
+from generate_runs import generations as _generations
+from generate_runs import run_events as _run
+from generate_runs import settings_for as _settings
 
 FP32 = ["--set", "generate.weights=float32"]
 
 
 def _json_lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
-
-
-def _settings(tiny_gpt2, **generate):
-    from fmkit.profiles import load_settings
-
-    sets = [f"generate.model={json.dumps(str(tiny_gpt2))}"]
-    sets += [f"generate.{k}={json.dumps(v)}" for k, v in generate.items()]
-    return load_settings("laptop", sets)
-
-
-def _run(tiny_gpt2, prompts, seed=1, stream=False, truncate=False, **generate):
-    from fmkit.generate.decode import GenerationParams, TextGenerator
-
-    settings = _settings(tiny_gpt2, **generate)
-    params = GenerationParams.from_settings(settings, seed)
-    return list(TextGenerator(settings).run(prompts, params, truncate=truncate, stream=stream))
-
-
-def _generations(events):
-    from fmkit.generate.decode import Generation
-
-    return [e for e in events if isinstance(e, Generation)]
 
 
 # --- parity with plain transformers ---------------------------------------------------------------
@@ -224,9 +205,10 @@ def test_greedy_accepts_temperature_zero(cli, tiny_gpt2):
     assert r.exit_code == 0, r.stderr
 
 
-def test_a_folder_that_is_not_a_causal_lm_fails_cleanly(cli, tiny_bert):
+def test_a_folder_that_is_not_a_text_generation_model_fails_cleanly(cli, tiny_bert):
     r = cli(["generate", "x", "-m", tiny_bert])
-    assert r.exit_code == 1 and "BertModel, not a causal language model" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert "holds a BertModel: neither a causal language model nor a text-to-text encoder-decoder" in r.stderr
 
 
 def test_a_sequence_that_ends_first_leaves_the_others_going(tiny_gpt2):

@@ -1,14 +1,17 @@
-"""Text generation with a causal LM (GPT-2 family): batched, streamed, reproducible.
+"""Text generation with a causal LM (GPT-2, Bloom, Falcon, GPT-J, Llama) or a text-to-text
+encoder-decoder (FLAN-T5): batched, streamed, reproducible.
 
 `TextGenerator.run(prompts, params)` reads prompts lazily, generates `batch_size` of them at
 a time (left-padded) with a plain decode loop over a KV cache, and yields events in input
 order: `Piece`s of text for the sequence currently shown (streaming), `Notice`s, and one
 `Generation` per finished sequence. Nothing is kept after it is yielded, so 1,000 piped
-prompts run in flat memory.
+prompts run in flat memory. A causal LM continues the prompt; an encoder-decoder answers it
+(its encoder reads the prompt once, its decoder writes: seq2seq.py).
 
 Why our own loop instead of `model.generate`: a per-sequence RNG (the same seed gives the
 same text whatever the batch), streaming with no extra thread (Ctrl-C lands in the main
-thread), and less per-token overhead. Greedy decoding is exactly `generate`'s (tested).
+thread), and less per-token overhead. Greedy decoding is exactly `generate`'s for every
+family (tests/test_generate.py, tests/test_text2text.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from fmkit import catalog, hardware
-from fmkit.errors import BadInput, ModelUnavailable
+from fmkit.errors import BadInput
 from fmkit.gc_pause import while_loading
+from fmkit.generate.context import context_length, encoder_length, fit_causal, fit_encoder
+from fmkit.generate.families import TEXT2TEXT
+from fmkit.generate.loading import load_dtype, load_text_model
+from fmkit.generate.memory_check import check_memory
+from fmkit.generate.seq2seq import EncoderDecoderSteps, decoder_start_id
 from fmkit.profiles import Settings
 
 
@@ -129,43 +137,20 @@ class Notice:
 Event = Piece | Notice | Generation
 
 
-def _load(path: Any, device: str, dtype: Any, weights: str, int8_lm_head: bool) -> tuple[Any, Any, str]:
-    """(model, tokenizer, weights label) from a local folder; a clear error for non-causal-LM folders."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+class CausalSteps:
+    """steps(new ids [rows, k]) -> next-token logits [rows, vocab], for a causal LM: the prompts
+    first (prefill), then one token per call; the attention mask and positions grow with it."""
 
-    from fmkit.model_files import check_loading_info, check_model_folder
+    def __init__(self, forward: Callable[[Any, Any, Any], Any], mask: Any, position: Any):
+        self.forward, self.mask, self.position = forward, mask, position
 
-    check_model_folder(path, "model folder", weights=True)  # JSON parses, weights whole: else one line
-    try:
-        config = AutoConfig.from_pretrained(path)
-        architectures = getattr(config, "architectures", None) or []
-        if architectures and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
-            raise ModelUnavailable(f"{path} holds a {architectures[0]}, not a causal language model",
-                                   "give a GPT-2-family model (see `fmkit models`)")
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model, info = AutoModelForCausalLM.from_pretrained(
-            path, dtype=torch.float32 if weights in ("int8", "float32") else dtype, output_loading_info=True)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ModelUnavailable(f"cannot load a causal language model from {path}: {str(e).splitlines()[0][:160]}",
-                               "give a GPT-2-family model (see `fmkit models`)") from None
-    from fmkit.generate.quantize import prepare_weights
+    def __call__(self, ids: Any) -> Any:
+        import torch
 
-    check_loading_info(info, path)  # a tensor missing from the files is never left random
-    model = model.to(device).eval()
-    model, label = prepare_weights(model, weights, device, int8_lm_head)
-    tokenizer.padding_side = "left"
-    return model, tokenizer, label
-
-
-def context_length(model: Any, tokenizer: Any) -> int:
-    """The most positions the model can attend to (GPT-2: n_positions = 1024)."""
-    config = model.config
-    for name in ("n_positions", "max_position_embeddings", "n_ctx"):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return int(min(tokenizer.model_max_length, 1 << 20))
+        logits = self.forward(ids, self.mask, self.position)
+        self.mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1])], dim=1)
+        self.position = self.position[:, -1:] + 1
+        return logits
 
 
 class TextGenerator:
@@ -186,9 +171,11 @@ class TextGenerator:
             weights = {torch.float32: "float32", torch.bfloat16: "bfloat16"}.get(dtype, "auto")
         self.source = catalog.resolve(g.model)
         self.model_name = self.source.label
-        self.model, self.tokenizer, self.weights = catalog.load_once(
-            self.source, self.device, dtype, lambda p: _load(p, self.device, dtype, weights, g.int8_lm_head),
-            "causal-lm", weights, g.int8_lm_head)
+        check_memory(self.source.spec, self.device, load_dtype(weights, dtype))  # before any download
+        loaded = catalog.load_once(
+            self.source, self.device, dtype, lambda p: load_text_model(p, self.device, dtype, weights, g.int8_lm_head),
+            "generate", weights, g.int8_lm_head)
+        self.model, self.tokenizer, self.weights, self.family = loaded.model, loaded.tokenizer, loaded.weights, loaded.family
         self.batch_size = g.batch_size
         # transformers 5.2x renamed forward's `past_key_values` to `cache` (the old name warns).
         forward = inspect.signature(self.model.forward).parameters
@@ -198,7 +185,10 @@ class TextGenerator:
         # GPT-2 decodes through the lean step on a CPU and on CUDA (there as a CUDA graph per
         # batch); MPS and other model families keep transformers' forward.
         self.fast = (self.device == "cpu" or self.device.startswith("cuda")) and supports(self.model)
-        self.context = context_length(self.model, self.tokenizer)
+        if self.family == TEXT2TEXT:  # the prompt fills the encoder; the answer has its own positions
+            self.context, self.start_id = encoder_length(self.model, self.tokenizer), decoder_start_id(self.model)
+        else:
+            self.context = context_length(self.model, self.tokenizer)
         self.eos_id = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.eos_id if self.eos_id is not None else 0)
@@ -219,24 +209,12 @@ class TextGenerator:
     # --- input checks ------------------------------------------------------------------
 
     def _fit(self, ids: list[int], max_new: int, truncate: bool, number: int) -> tuple[list[int], int, list[str]]:
-        """Fit prompt + new tokens into the context: (prompt ids, new-token budget, notices)."""
-        notes = []
-        limit = self.context
+        """Fit a prompt (and, for a causal LM, its new tokens) into the model: (prompt ids, new-token budget, notices)."""
         if not ids:
             ids = [self.eos_id if self.eos_id is not None else self.pad_id]  # the tokenizer made nothing of it
-        if len(ids) >= limit:
-            if not truncate:
-                raise BadInput(f"prompt {number} is {len(ids)} tokens; {self.model_name} reads at most {limit} "
-                               "(prompt + new tokens)", "shorten it, or pass --truncate to keep its last tokens")
-            keep = max(limit - max_new, limit // 2)
-            notes.append(f"prompt {number}: {len(ids)} tokens, kept the last {keep} (--truncate)")
-            ids = ids[-keep:]
-        if len(ids) + max_new > limit:
-            capped = limit - len(ids)
-            notes.append(f"prompt {number}: max-new-tokens {max_new} capped to {capped}: "
-                         f"{self.model_name}'s context is {limit} tokens and the prompt takes {len(ids)}")
-            max_new = capped
-        return ids, max_new, notes
+        if self.family == TEXT2TEXT:
+            return fit_encoder(ids, max_new, truncate, number, self.context, self.model_name, self.eos_id)
+        return fit_causal(ids, max_new, truncate, number, self.context, self.model_name)
 
     # --- generation ----------------------------------------------------------------------
 
@@ -283,21 +261,17 @@ class TextGenerator:
         for i, r in enumerate(rows):
             input_ids[i, width - len(r["ids"]):] = torch.tensor(r["ids"])
             mask[i, width - len(r["ids"]):] = 1
-        # Repetition penalty looks at each row's own tokens: pads are replaced by a real one.
-        seen = torch.where(mask.bool(), input_ids, input_ids[:, -1:])
-        position = (mask.cumsum(-1) - 1).clamp(min=0)
-        input_ids, mask, position, seen = (t.to(self.device) for t in (input_ids, mask, position, seen))
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         generators = make_generators(params.seed, [r["sequence"] for r in rows]) if params.do_sample else []
 
-        # 3. Decode: prefill the prompts, then one token per step for every unfinished row.
+        # 3. Decode: the prompts first, then one token per step for every unfinished row.
         steps = max(r["budget"] for r in rows)
-        forward = self._decoder(n, width + steps)
+        forward, step_input, seen = self._steps(input_ids, mask, steps)
         started = time.perf_counter()
         head = 0  # the first row not yet yielded: the one being streamed
-        step_input = input_ids
         with torch.inference_mode():
             for step in range(steps):
-                chosen = next_tokens(forward(step_input, mask, position), seen, do_sample=params.do_sample,
+                chosen = next_tokens(forward(step_input), seen, do_sample=params.do_sample,
                                      temperature=params.temperature, top_k=params.top_k, top_p=params.top_p,
                                      repetition_penalty=params.repetition_penalty, generators=generators)
                 now = time.perf_counter() - started
@@ -326,9 +300,24 @@ class TextGenerator:
                 chosen = chosen.masked_fill(finished, self.pad_id)
                 step_input = chosen[:, None]
                 seen = torch.cat([seen, torch.where(finished[:, None], seen[:, -1:], step_input)], dim=1)
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-                position = position[:, -1:] + 1
         del forward  # its keys and values
+
+    def _steps(self, input_ids: Any, mask: Any, steps: int) -> tuple[Callable[[Any], Any], Any, Any]:
+        """(steps(ids) -> logits, the first step's input, the tokens each row has seen so far).
+
+        Repetition penalty looks at the tokens of the sequence being written, as transformers'
+        does: a causal LM's prompt and continuation (pads replaced by a real token), an
+        encoder-decoder's answer only (from its start token on).
+        """
+        import torch
+
+        if self.family == TEXT2TEXT:
+            start = torch.full((input_ids.shape[0], 1), self.start_id, dtype=torch.long, device=input_ids.device)
+            return EncoderDecoderSteps(self.model, input_ids, mask, self.cache_arg), start, start
+        seen = torch.where(mask.bool(), input_ids, input_ids[:, -1:])
+        position = (mask.cumsum(-1) - 1).clamp(min=0)
+        forward = self._decoder(input_ids.shape[0], input_ids.shape[1] + steps)
+        return CausalSteps(forward, mask, position), input_ids, seen
 
     def _decoder(self, rows: int, capacity: int) -> Callable[[Any, Any, Any], Any]:
         """forward(input ids, attention mask, position ids) -> last logits, keeping its own cache.
