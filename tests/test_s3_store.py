@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fmkit.errors import BadInput, FmkitError, OutputError, RuntimeFailure
+from fmkit.errors import AccessDenied, BadInput, CredentialsError, FmkitError, OutputError, RuntimeFailure
 from fmkit.io.s3 import S3Store, parse
 from seaweed import admin_client, bucket_name, clean_aws_env, new_bucket
 
@@ -182,7 +182,7 @@ def test_no_credentials_anywhere(s3_server, monkeypatch, tmp_path, debug_logs):
     clean_aws_env(monkeypatch, tmp_path / "empty-home")
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
     start = time.monotonic()
-    with pytest.raises(RuntimeFailure) as err:
+    with pytest.raises(CredentialsError) as err:  # a type, so the gallery and bucket check need not read words
         S3Store().prepare_folder("s3://some-bucket/results/")
     assert time.monotonic() - start < 5
     assert err.value.message == "no AWS credentials found"
@@ -193,7 +193,7 @@ def test_no_credentials_anywhere(s3_server, monkeypatch, tmp_path, debug_logs):
 
 def test_wrong_secret(s3_env, bucket, monkeypatch, debug_logs, capsys):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "WRONG-secret-" + s3_env.admin_secret[::-1])
-    with pytest.raises(RuntimeFailure) as err:
+    with pytest.raises(CredentialsError) as err:
         list(S3Store().list(f"s3://{bucket}/uploads/"))
     assert err.value.message == f"the secret key was rejected by {s3_env.endpoint} (SignatureDoesNotMatch)"
     assert "access key fm...in" in err.value.hint  # masked: short test keys keep 2+2 characters
@@ -204,7 +204,7 @@ def test_wrong_secret(s3_env, bucket, monkeypatch, debug_logs, capsys):
 
 def test_unknown_access_key(s3_env, bucket, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "NOSUCHKEY1234567")
-    with pytest.raises(RuntimeFailure, match=r"the access key NOSU\.\.\.4567 was rejected by .*InvalidAccessKeyId"):
+    with pytest.raises(CredentialsError, match=r"the access key NOSU\.\.\.4567 was rejected by .*InvalidAccessKeyId"):
         S3Store().prepare_folder(f"s3://{bucket}/uploads/")
 
 
@@ -214,7 +214,7 @@ def test_access_denied_names_action_and_key(s3_env, bucket, monkeypatch, debug_l
     store = S3Store()
     store.prepare_folder(f"s3://{bucket}/results/")  # the reader may list
     uri = f"s3://{bucket}/results/x.json"
-    with pytest.raises(RuntimeFailure) as err:
+    with pytest.raises(AccessDenied) as err:
         store.write_bytes(uri, b"{}")
     assert err.value.message == f"access denied: PutObject on {uri}"
     assert "s3:PutObject" in err.value.hint and f"fmkit bucket policy s3://{bucket}" in err.value.hint

@@ -9,7 +9,7 @@ import os
 
 from fmkit.io.store import Entry, is_hidden
 
-__all__ = ["Entry", "is_hidden", "is_remote", "store_for"]
+__all__ = ["Entry", "inside", "is_hidden", "is_remote", "store_for"]
 
 _LOCAL = None
 _REMOTE: dict[tuple, object] = {}  # one S3Store (one client, one connection pool) per set of options
@@ -38,3 +38,10 @@ def store_for(uri: str, **options):
 
         _LOCAL = LocalStore()
     return _LOCAL
+
+
+def inside(inner: str, outer: str) -> bool:
+    """Is location `inner` the same as or below `outer`: one disk or one bucket, and below it
+    (paths resolved, keys compared). Pure names: no request is made."""
+    store = store_for(outer)
+    return store_for(inner).place(inner) == store.place(outer) and store.contains(outer, inner)

@@ -16,7 +16,7 @@ import stat as stat_mod
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from fmkit.errors import OutputError, RuntimeFailure
+from fmkit.errors import BadInput, OutputError, RuntimeFailure
 from fmkit.io.store import Entry
 
 # Errors that are the machine's fault, not the path's: exit 1 (run time), not 2 (usage).
@@ -172,9 +172,41 @@ class LocalStore:
     """Paths on this machine's file systems, behind the interface of fmkit/io/store.py."""
 
     scheme = "file"
+    complete_when_listed = False  # an upload may still be growing: watchers wait until it settles
 
     def join(self, root: str, name: str) -> str:
         return os.path.join(root, *name.split("/")) if name else root
+
+    def normalize(self, uri: str) -> str:
+        return os.path.expanduser(str(uri))
+
+    def place(self, uri: str) -> str:
+        return "local"
+
+    def contains(self, root: str, uri: str) -> bool:
+        inner = os.path.realpath(os.path.expanduser(uri))
+        outer = os.path.realpath(os.path.expanduser(root))
+        return (inner + os.sep).startswith(outer.rstrip(os.sep) + os.sep)
+
+    def relative(self, root: str, uri: str) -> str | None:
+        """`uri` (absolute, or relative to the working directory) as a POSIX name inside `root`."""
+        if not self.contains(root, uri):
+            return None
+        name = Path(os.path.realpath(os.path.expanduser(uri))).relative_to(os.path.realpath(os.path.expanduser(root)))
+        return name.as_posix() if name.parts else None
+
+    def is_relative(self, uri: str) -> bool:
+        return not os.path.isabs(os.path.expanduser(uri))
+
+    def folder_missing(self, uri: str) -> bool:
+        return not os.path.isdir(os.path.expanduser(uri))
+
+    def read_head(self, uri: str, length: int = 1024) -> bytes:
+        with open(os.path.expanduser(uri), "rb") as f:
+            return f.read(length)
+
+    def presign(self, uri: str, seconds: int = 3600) -> str:
+        raise BadInput("--presign is for images in a bucket", "local images are linked directly; drop --presign")
 
     def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]:
         """Regular files under `root`, sorted per folder, lazily. Hidden names are skipped, each real

@@ -163,12 +163,33 @@ class S3Store:
         except (BotoCoreError, ClientError) as e:
             raise s3_error(e, uri, self) from None
 
+    complete_when_listed = True  # a PUT is atomic: a listed object is whole
+
     # --- names ---
     def join(self, root: str, name: str) -> str:
         return root.rstrip("/") + "/" + name.lstrip("/") if name else root
 
     def parse(self, uri: str) -> tuple[str, str]:
         return parse(uri)
+
+    def normalize(self, uri: str) -> str:
+        return str(uri)
+
+    def place(self, uri: str) -> str:
+        return f"{SCHEME}{parse(uri)[0]}"
+
+    def contains(self, root: str, uri: str) -> bool:
+        return is_s3(uri) and (uri.rstrip("/") + "/").startswith(root.rstrip("/") + "/")
+
+    def relative(self, root: str, uri: str) -> str | None:
+        prefix = root.rstrip("/") + "/"
+        return uri[len(prefix):] or None if is_s3(uri) and uri.startswith(prefix) else None
+
+    def is_relative(self, uri: str) -> bool:
+        return False  # a bucket key means the same object on every machine
+
+    def folder_missing(self, uri: str) -> bool:
+        return False  # a prefix needs no creating (the bucket itself is checked by prepare_folder)
 
     # --- listing ---
     def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]:

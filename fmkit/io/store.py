@@ -28,18 +28,33 @@ def is_hidden(name: str) -> bool:
 
 
 class Store(Protocol):
-    """What detect, watch and gallery need from a place that holds files."""
+    """What detect, watch, gallery and bucket need from a place that holds files. Capabilities
+    ask these questions instead of looking at a URI's scheme."""
 
     scheme: str
+    # An object is complete the moment it is listed (an S3 PUT is atomic); a local file may still
+    # be growing while an upload writes it, so a watcher waits until it stops changing.
+    complete_when_listed: bool
 
+    # --- names and places ---
     def join(self, root: str, name: str) -> str: ...
+    def normalize(self, uri: str) -> str: ...               # '~/out' -> '/home/me/out'; a URI stays itself
+    def place(self, uri: str) -> str: ...                   # 'local' or 's3://bucket': one disk, one bucket
+    def contains(self, root: str, uri: str) -> bool: ...    # uri is root or below it (links resolved)
+    def relative(self, root: str, uri: str) -> str | None: ...  # 'sub/bus.jpg', or None when outside root
+    def is_relative(self, uri: str) -> bool: ...            # a path that means another file on another machine
+    # --- listing and reading ---
     def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]: ...
     def stat(self, uri: str) -> Entry | None: ...
     def exists(self, uri: str) -> bool: ...
     def is_folder(self, uri: str) -> bool: ...
+    def folder_missing(self, uri: str) -> bool: ...         # a local folder that is not there (prefixes need none)
     def open(self, uri: str) -> BinaryIO: ...
     def read_bytes(self, uri: str) -> bytes: ...
+    def read_head(self, uri: str, length: int = 1024) -> bytes: ...  # the first bytes only
+    # --- writing ---
     def write_bytes(self, uri: str, data: bytes | str, force: bool = False,
                     content_type: str | None = None) -> None: ...
     def delete(self, uri: str) -> None: ...
     def prepare_folder(self, root: str) -> None: ...
+    def presign(self, uri: str, seconds: int = 3600) -> str: ...  # a time-limited GET URL
