@@ -101,17 +101,17 @@ def chunk_overhead(model: Path, images: Path, out: Path, chunks: int, env: dict)
     from distributed import Client, LocalCluster, as_completed
 
     from fmkit.api import Session
-    from fmkit.cluster.worker import detect_chunk, warm
+    from fmkit.cluster.worker import detect_chunk
 
     cluster = LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False)
     try:
         run = Session(notify=lambda message: None).detect(str(images), model=str(model), output=str(out), cluster=client.scheduler.address)
-        spec = run.spec
+        spec = run.executor.spec
         run.close()
         for worker in client.nthreads():  # every worker has its runner (model loaded) before timing
-            client.submit(warm, spec, workers=[worker], pure=False).result()
+            client.submit(detect_chunk, spec, [], "warm", workers=[worker], pure=False).result()  # loads the model
         since = time.time()
         serial = []
         for _ in range(20):
@@ -120,7 +120,7 @@ def chunk_overhead(model: Path, images: Path, out: Path, chunks: int, env: dict)
             serial.append(time.perf_counter() - t)
         start = time.perf_counter()
         pending = as_completed(loop=client.loop)
-        submitted = min(4, chunks)  # what ClusterRun keeps in flight for 2 single-thread workers
+        submitted = min(4, chunks)  # what DaskExecutor keeps in flight for 2 single-thread workers
         for _ in range(submitted):
             pending.add(client.submit(detect_chunk, spec, [], since, pure=False))
         for future in pending:

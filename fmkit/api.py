@@ -198,22 +198,10 @@ class Session:
         if isinstance(sources, (str, Path)):
             sources = [sources]
         settings = self.settings_for("detect", model, options)
-        address = settings.cluster.address if cluster is None else cluster
-        if address and address.strip():
-            if watch is not None:
-                where = "--cluster" if cluster is not None else settings.origins.get("cluster.address", "profile")
-                raise BadInput(f"--watch runs in one process; a cluster address is set ({where})",
-                               "leave --cluster out (or --set cluster.address=''), or run detect over the "
-                               "prefix on the cluster from a scheduled job")
-            from fmkit.cluster.client import ClusterRun
-
-            return ClusterRun(settings, sources, address=address, output=output, recursive=recursive,
-                              save_txt=save_txt, coco=coco, classes=classes, force=force, store_options=store_options,
-                              notify=self.notify, on_written=on_written, progress=progress,
-                              offline=environment.offline_requested())
         return DetectRun(settings, sources, output=output, recursive=recursive, watch=watch, interval=interval,
                          max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
-                         store_options=store_options, notify=self.notify, on_written=on_written)
+                         store_options=store_options, notify=self.notify, on_written=on_written, cluster=cluster,
+                         progress=progress)
 
     # --- Vision + language: describe, imagine --verify, agent -------------------------------
 

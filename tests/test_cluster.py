@@ -224,20 +224,20 @@ def test_rerun_of_a_chunk_takes_over_what_a_dead_worker_left(dask_cluster, s3, b
     s3.delete_object(Bucket=bucket, Key="results/p01.jpg.json")
     for name in ("p02.jpg", "p02.jpg.json"):
         s3.delete_object(Bucket=bucket, Key=f"results/{name}")
-    # The chunk's task as the run submits it (ClusterRun builds its spec without connecting).
-    from fmkit.cluster.worker import detect_chunk
+    # The chunk's task as the run submits it.
+    from fmkit.cluster.worker import SourceRef, detect_chunk
 
     run = fk.detect(f"s3://{bucket}/uploads/", model=str(tiny_yolo), output=out, imgsz=160,
                     cluster=dask_cluster.scheduler.address)
     # The re-run task belongs to the run that wrote p00's result (its name is in the JSON).
     this_run = json.loads(s3.get_object(Bucket=bucket, Key="results/p00.jpg.json")["Body"].read())["written_by"]
-    items = [(f"s3://{bucket}/uploads/{n}", f"s3://{bucket}/uploads/{n}", n, *_version(s3, bucket, n))
+    items = [SourceRef(f"s3://{bucket}/uploads/{n}", f"s3://{bucket}/uploads/{n}", n, *_version(s3, bucket, n))
              for n in sorted(files)]
-    payload = dask_cluster.submit(detect_chunk, run.spec, items, this_run, pure=False).result()
+    payload = dask_cluster.submit(detect_chunk, run.executor.spec, items, this_run, pure=False).result()
     assert payload["skipped"] == 0 and [e["result"]["source"].rsplit("/", 1)[1] for e in payload["results"]] == \
         sorted(files)
     one_result_each(s3, bucket, sorted(files))  # p01 in place, not p01-2.jpg next to a stray p01.jpg
-    payload = dask_cluster.submit(detect_chunk, run.spec, items, "another-run", pure=False).result()
+    payload = dask_cluster.submit(detect_chunk, run.executor.spec, items, "another-run", pure=False).result()
     assert payload["skipped"] == 3 and payload["results"] == []  # results of another run: skipped
     run.close()
 
@@ -305,4 +305,4 @@ def test_local_n_starts_its_own_workers_here_shares_relative_paths_and_stops_the
     assert normalised(spread, "many/") == normalised(single, "one/")
     assert spread[0]["outputs"]["json"].startswith("many/")  # relative, as the user wrote it
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert run.spec.settings.runtime.threads >= 1  # torch in the worker gets this machine's cores, not more
+    assert run.executor.spec.settings.runtime.threads >= 1  # torch in the worker gets this machine's cores, not more

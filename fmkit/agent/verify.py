@@ -127,7 +127,7 @@ def detector_classes(session, detect_options: dict) -> tuple[str, list[str]]:
         Image.new("RGB", (32, 32), (127, 127, 127)).save(probe)
         run = session.detect([str(probe)], **detect_options)
         list(run)
-        names = list(run.detector.names.values()) if run.detector else []
+        names = list(run.names.values())
         return run.model, [str(n).lower() for n in names]
 
 

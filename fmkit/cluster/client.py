@@ -1,15 +1,10 @@
-"""The client side of `fmkit detect --cluster`: list sources lazily, submit them in chunks,
-stream each image's result as its chunk finishes.
+"""The client side of `fmkit detect --cluster`: the executor a DetectRun plugs in to spread its
+sources over a Dask cluster in chunks, streaming each image's result as its chunk finishes.
 
-`ClusterRun` is what `Session.detect(..., cluster=ADDRESS)` returns, and it reads like a
-DetectRun: iterate it for DetectResults (in the order chunks finish, input order within a
-chunk), then read `.summary`, `.model`, `.folder` (OUT, with `.skipped`). Arguments and OUT
-are checked here before any cluster is contacted; the model loads on the workers only (this
-process never imports torch).
-
-Memory stays flat however many sources: the listing is a generator, and at most
-`2 x (worker threads)` chunks (at least 4) are in flight; a finished chunk's future is
-released at once, and a new chunk is submitted in its place.
+Arguments and OUT are checked by the DetectRun before this connects; the model loads on the
+workers only (this process never imports torch). Memory stays flat however many sources: the
+listing is a generator, and at most `2 x (worker threads)` chunks (at least 4) are in flight; a
+finished chunk's future is released at once, and a new chunk is submitted in its place.
 """
 
 from __future__ import annotations
@@ -19,16 +14,17 @@ import logging
 import os
 import pickle
 import time
-import uuid
 import warnings
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
-from fmkit import catalog, io
+from fmkit import catalog, environment
 from fmkit.cluster import Address, parse_address
-from fmkit.cluster.worker import ChunkSpec, Item
-from fmkit.detect.results import Detection, DetectResult, RunSummary
+from fmkit.cluster.worker import ChunkSpec, SourceRef
+from fmkit.detect.outputs import OutputFolder
+from fmkit.detect.results import Detection, DetectResult
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure
+from fmkit.io.sources import Source
 from fmkit.profiles import Settings
 
 CONNECT_TIMEOUT_S = 5  # a scheduler that cannot be reached: one line within ~10 s (Dask retries until then)
@@ -37,94 +33,56 @@ REFRESH_S = 2.0  # how often the number of worker threads (and so chunks in flig
 
 
 
-class ClusterRun:
-    def __init__(self, settings: Settings, sources: Iterable[str] | None, *, address: str,
-                 output: str | None = None, recursive: bool = False, save_txt: bool = False, coco: bool = False,
-                 classes: str | list | None = None, force: bool = False, store_options: dict | None = None,
-                 notify: Callable[[str], None] = lambda message: None, on_written: Callable | None = None,
-                 progress: Callable | None = None, offline: bool = False):
-        from fmkit.detect.outputs import OutputFolder
-        from fmkit.detect.run import _check_arguments
-        from fmkit.io.sources import quick_check
+class DaskExecutor:
+    """The executor a DetectRun plugs in for `--cluster ADDRESS`: connects (or starts a local
+    cluster) when it is made, so an unreachable scheduler fails before anything is printed;
+    `results()` streams each image's result as its chunk finishes; `close()` disconnects."""
 
+    def __init__(self, settings: Settings, address: str, run: str, *, classes: str | None = None,
+                 output: str | None = None, save_txt: bool = False, force: bool = False,
+                 store_options: dict | None = None, notify: Callable[[str], None] = lambda message: None,
+                 progress: Callable | None = None):
         self.address: Address = parse_address(address)
-        sources = [str(s) for s in sources] if sources is not None else []
-        output = str(output) if output is not None else None
-        _check_arguments(sources, output, None, save_txt, coco, 1.0, recursive)
-        if coco:
-            raise BadInput("--coco is not available with --cluster (each worker writes its own results)",
-                           "run the same command without --cluster afterwards: it skips every done image "
-                           "and writes coco.json from the stored results")
-        if not self.address.local:
-            _check_shared([*sources, *([output] if output else [])], self.address.text)
-        self.sources, self.recursive = sources, recursive
-        self.settings, self.notify, self.on_written, self.progress = settings, notify, on_written, progress
-        self.store_options = store_options or {}
-        self.summary = RunSummary()
-        self.complete = False
-        self.missing = quick_check(sources)  # `detect nope.jpg --cluster ...` fails before any cluster starts
-        self.folder = (OutputFolder(output, save_txt=save_txt, force=force, store_options=self.store_options)
-                       if output else None)
+        self.settings, self.run, self.notify, self.progress = settings, run, notify, progress
         # The label results carry (the model as the user named it), known without loading it.
-        self.model = catalog.resolve(settings.detect.model).label
-        classes = ",".join(map(str, classes)) if isinstance(classes, list) else classes
+        self.label = catalog.resolve(settings.detect.model).label
+        self.notes: list[str] = []  # the detector's notes (and class names) come from the workers, which load it
+        self.names: dict[int, str] = {}
         self.spec = _spec(settings, self.address, classes=classes, output=output, save_txt=save_txt, force=force,
-                          store_options=self.store_options, offline=offline)
+                          store_options=store_options or {}, offline=environment.offline_requested())
         self.workers = 0
-        # Connected (or the local cluster started) now, like DetectRun loading its model: an
-        # unreachable scheduler fails here, before anything is printed. Iterating closes it.
-        self._connection = None
-        if not (self.sources and len(self.missing) == len(self.sources)):
-            self._connection = _connect(self.address, self.spec.settings, notify)
-            self._client = self._connection.__enter__()
+        self._folder: OutputFolder | None = None
+        self._connection: Connection | None = Connection(self.address, self.spec.settings, notify)
+        self._client = self._connection.__enter__()
+
+    def attach(self, folder: OutputFolder) -> None:
+        """OUTDIR's totals (skipped images, the model and parameters) come back with each chunk."""
+        self._folder = folder
 
     def close(self) -> None:
-        """Disconnect (and stop a local cluster); iterating to the end does it too."""
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.__exit__(None, None, None)
 
-    # --- the run ---------------------------------------------------------------------------
-
-    def __iter__(self) -> Iterator[DetectResult]:
-        began = time.perf_counter()
-        try:
-            if self.sources and len(self.missing) == len(self.sources):
-                for arg in self.sources:  # nothing to detect: no cluster is started
-                    yield self._failed(arg, "no such file or folder", arg)
-            else:
-                yield from self._stream(self._client)
-            self.complete = True
-        finally:
-            self.close()
-            self.summary.seconds = time.perf_counter() - began
-            if self.folder is not None and self.folder.skipped:
-                self.notify(f"skipped {self.folder.skipped} images whose results are already in "
-                            f"{self.folder.folder} (--force redoes them)")
-
-    def _failed(self, label: str, error: str, uri: str = "") -> DetectResult:
-        result = DetectResult(label, self.model, error=error, uri=uri)
-        self.summary.add(result)
-        return result
-
-    def _stream(self, client) -> Iterator[DetectResult]:
+    def results(self, sources: Iterable[Source], folder: OutputFolder | None,
+                committed: Callable[[DetectResult], None] | None = None) -> Iterator[DetectResult]:
+        """Each image's result as its chunk finishes (input order within a chunk); workers wrote it."""
         from distributed import as_completed
 
-        # The run's name: workers record it in each result JSON they write, so a chunk re-run after a
-        # worker died knows which stored results this very run made (no clocks involved).
-        token = uuid.uuid4().hex[:12]
-        pending = as_completed(loop=client.loop)
+        from fmkit.cluster.worker import detect_chunk
+
+        pending = as_completed(loop=self._client.loop)
         inflight: dict[str, Any] = {}
-        chunks = self._chunks()
+        chunks = self._chunks(sources)
         limit, refreshed, exhausted, index = 4, 0.0, False, 0
         noted: set[str] = set()
-        progress = self.progress("detect on the cluster", None) if self.progress else _no_progress()
+        progress = self.progress("detect on the cluster", None) if self.progress else _silent_progress()
         try:
             with progress as advance:
                 while True:
                     if time.monotonic() - refreshed > REFRESH_S:
-                        self.workers = len(client.nthreads())
-                        limit = max(4, 2 * sum(client.nthreads().values()))
+                        threads = self._client.nthreads()
+                        self.workers, limit = len(threads), max(4, 2 * sum(threads.values()))
                         refreshed = time.monotonic()
                     while not exhausted and len(inflight) < limit:
                         kind, value = next(chunks, ("end", None))
@@ -132,13 +90,12 @@ class ClusterRun:
                             exhausted = True
                         elif kind == "error":
                             advance(1)
-                            yield self._failed(value.label, value.error, value.uri)
+                            yield DetectResult(value.label, self.label, error=value.error, uri=value.uri)
                         else:
-                            from fmkit.cluster.worker import detect_chunk
-
                             index += 1
-                            future = client.submit(detect_chunk, self.spec, value, token, key=f"fmkit-detect-{token}-{index}",
-                                                   retries=RETRIES, pure=False)
+                            future = self._client.submit(detect_chunk, self.spec, value, self.run,
+                                                         key=f"fmkit-detect-{self.run}-{index}", retries=RETRIES,
+                                                         pure=False)
                             inflight[future.key] = future
                             pending.add(future)
                     if not inflight:
@@ -153,34 +110,31 @@ class ClusterRun:
                         if note not in noted:
                             noted.add(note)
                             self.notify(note)
-                    if self.folder is not None:
-                        self.folder.skipped += payload["skipped"]
-                        self.folder.run_key = payload["run_key"]
+                    self.names = payload["names"]
+                    if folder is not None:
+                        folder.count_skipped(payload["skipped"])
+                        folder.run_key = payload["run_key"]
                     advance(payload["skipped"])
                     for entry in payload["results"]:
                         result = _result(entry)
-                        self.summary.add(result)
                         advance(1)
                         yield result
-                        if self.on_written is not None and result.outputs:
-                            self.on_written(result)
+                        if committed is not None and result.outputs:
+                            committed(result)
         finally:
             for future in inflight.values():
                 future.cancel()
 
-    def _chunks(self) -> Iterator[tuple[str, Any]]:
-        """('chunk', [item, ...]) of cluster.chunk_size sources, or ('error', Source) for a source
-        that is reported at once (a missing file, an empty pattern), in listing order."""
-        from fmkit.io.sources import expand
-
+    def _chunks(self, sources: Iterable[Source]) -> Iterator[tuple[str, Any]]:
+        """('chunk', [SourceRef, ...]) of cluster.chunk_size sources, or ('error', Source) for a
+        source that is reported at once (a missing file, an empty pattern), in listing order."""
         size = self.settings.cluster.chunk_size
-        exclude = self.folder.folder if self.folder else None
-        chunk: list[Item] = []
-        for source in expand(self.sources, self.recursive, exclude=exclude, **self.store_options):
+        chunk: list[SourceRef] = []
+        for source in sources:
             if source.error is not None:
                 yield "error", source
                 continue
-            chunk.append((source.label, source.uri, source.name, source.version, source.size))
+            chunk.append(SourceRef.of(source))
             if len(chunk) >= size:
                 yield "chunk", chunk
                 chunk = []
@@ -191,22 +145,10 @@ class ClusterRun:
 # --- helpers -------------------------------------------------------------------------------
 
 
-class _no_progress:
-    def __enter__(self):
-        return lambda n=1: None
+def _silent_progress():
+    import contextlib
 
-    def __exit__(self, *exc):
-        return False
-
-
-def _check_shared(paths: list[str], address: str) -> None:
-    """Workers of a remote scheduler run elsewhere: relative local paths cannot mean the same
-    files there. (Absolute ones may, on a shared filesystem; the workers check OUT exists.)"""
-    for path in paths:
-        if path != "-" and not io.is_remote(path) and not os.path.isabs(os.path.expanduser(path)):
-            raise BadInput(f"{path} is a relative path, and the workers of {address} run elsewhere",
-                           "give s3:// URIs or absolute paths on a filesystem every worker shares "
-                           "(relative paths work with --cluster local:N)")
+    return contextlib.nullcontext(lambda n=1: None)
 
 
 def _spec(settings: Settings, address: Address, **fields: Any) -> ChunkSpec:
@@ -227,7 +169,7 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-class _connect:
+class Connection:
     """A Dask client on the scheduler at `address`, or on a LocalCluster started (and stopped) here."""
 
     def __init__(self, address: Address, settings: Settings, notify: Callable[[str], None]):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import threading
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,7 @@ from typing import Any
 from fmkit import io
 from fmkit.detect.results import DetectResult
 from fmkit.errors import OutputError
+from fmkit.io.names import candidates, first_free
 
 ENCODABLE = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SCHEMA = 1  # the version of the result JSON's layout; the gallery reads it
@@ -53,33 +55,22 @@ def ensure_plot_font() -> None:
         pass  # cv2 draws ASCII labels without any font file
 
 
-def inside(inner: str, outer: str) -> bool:
-    """Is location `inner` the same as or below `outer` (paths resolved, bucket keys compared)?"""
-    if io.is_remote(inner) != io.is_remote(outer):
-        return False
-    if io.is_remote(inner):
-        a, b = inner.rstrip("/") + "/", outer.rstrip("/") + "/"
-    else:
-        a, b = os.path.realpath(inner) + os.sep, os.path.realpath(outer) + os.sep
-    return a.startswith(b)
-
-
 class OutputFolder:
     """Writes each result's files into OUTDIR, and the run's COCO file when closed."""
 
     def __init__(self, folder: str | Path, names: dict[int, str] | None = None, save_txt: bool = False,
                  coco: bool = False, force: bool = False, store_options: dict | None = None):
         """Checks (and creates) OUTDIR at once, before any model loads; `names` may come later."""
-        self.folder = str(folder) if io.is_remote(str(folder)) else os.path.expanduser(str(folder))
-        self.store = io.store_for(self.folder, **(store_options or {}))
+        self.store = io.store_for(str(folder), **(store_options or {}))
+        self.folder = self.store.normalize(str(folder))
         self.store.prepare_folder(self.folder)
         self.names, self.save_txt, self.force = names or {}, save_txt, force
         self.coco: dict | None = {"images": [], "annotations": [], "categories": []} if coco else None
         self.run_key: dict[str, Any] = {}  # model and parameters: what makes a stored result reusable
-        self.tag: dict[str, Any] = {}  # extra keys for each result JSON (a cluster run's name)
+        self.tag: dict[str, Any] = {}  # keys for each result JSON: {"written_by": the run's name}
         self.skipped = 0
         self._claimed: dict[str, str] = {}  # names this run writes (result name -> source), across writer threads
-        self._probed: dict[str, str] = {}  # source uri -> the first free name done() found (saves a bucket's HEADs)
+        self._probed: dict[str, str] = {}  # source uri -> the first name, found free by reusable() (saves HEADs)
         self._lock = threading.Lock()
         ensure_plot_font()
 
@@ -102,54 +93,61 @@ class OutputFolder:
             return None
         return data if isinstance(data, dict) else None
 
-    def _holding(self, source) -> tuple[str | None, dict | None]:
+    def _holding(self, source, encoded: bytes | None = None) -> tuple[str | None, dict | None]:
         """(the name under which OUTDIR holds this source's result: bus.jpg, or bus-2.jpg when
-        bus.jpg was taken; its JSON record), or (None, None)."""
-        rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
-        candidate, n = str(rel), 1
-        while self.store.exists(self.paths(candidate)["image"]) or self.store.exists(self.paths(candidate)["json"]):
+        bus.jpg was taken; its JSON record), or (None, None). With `encoded`, an annotated image
+        whose JSON never came (its writer was killed between the two) and that holds exactly
+        these bytes is this result too: taken back rather than left beside a numbered copy."""
+        first = result_name(source)
+        orphan = None
+        for candidate in candidates(first):
+            paths = self.paths(candidate)
+            has_image = self.store.exists(paths["image"])
+            if not has_image and not self.store.exists(paths["json"]):
+                if candidate == first and not self.save_txt:  # nothing at all here: write_files need not ask again
+                    self._probed[source.uri] = candidate
+                return orphan, None
             found = self.stored(candidate)
-            if found and found.get("source") == source.label:
-                return candidate, found
-            n += 1
-            candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
-        if not self.save_txt:  # the first name nothing holds: write_files need not ask the store again
-            self._probed[source.uri] = candidate
-        return None, None
+            if found is not None:
+                if found.get("source") == source.label:
+                    return candidate, found
+            elif encoded is not None and orphan is None and _same_bytes(self.store, paths["image"], encoded):
+                orphan = candidate
+        raise AssertionError("unreachable: candidates() never ends")
 
-    def done(self, source) -> bool:
-        """True when OUTDIR already holds this exact source's result, made the same way (skip it);
-        a skipped result still goes into this run's COCO file."""
+    def count_skipped(self, n: int = 1) -> None:
+        """Sources whose results were already here (counted from several reading threads)."""
+        with self._lock:
+            self.skipped += n
+
+    def reusable(self, source) -> dict | None:
+        """The stored record when OUTDIR already holds this exact source's complete result, made the
+        same way (skip it; it still goes into this run's COCO file); else None."""
         if self.force:
-            return False
+            return None
         name, found = self._holding(source)  # the record read once (a bucket: one GET per result)
-        if not found or found.get("identity") != _identity(source) or found.get("run") != self.run_key:
-            return False
+        if not found or found.get("identity") != identity(source) or found.get("run") != self.run_key:
+            return None
         if self.coco is not None:
             self._add_coco(found, name)
-        return True
+        return found
 
-    def _free_name(self, source) -> str:
-        """Where this source's result goes: where it already is (redone in place), else the first
-        name that neither another source's result, a foreign file, nor another image of this run
-        (written in parallel) holds: bus.jpg, bus-2.jpg ..."""
-        free = self._probed.pop(source.uri, None)  # found free by done() a moment ago, in the decode thread
-        held = None if free else self._holding(source)[0]
+    def _place(self, source, encoded: bytes) -> str:
+        """Where this source's result goes: where it already is (redone in place), or a dead
+        writer's image of exactly these bytes, else the first name that neither another source's
+        result, a foreign file, nor another image of this run (written in parallel) holds."""
+        free = self._probed.pop(source.uri, None)  # found free by reusable() a moment ago, in the read thread
+        held = None if free else self._holding(source, None if self.force else encoded)[0]
         with self._lock:
             if held and self._claimed.get(held, source.label) == source.label:
-                self._claimed[held] = source.label
-                return held
-            if free and free not in self._claimed:
-                self._claimed[free] = source.label
-                return free
-            rel = PurePosixPath(_output_name(source.name or os.path.basename(source.uri)))
-            candidate, n = str(rel), 1
-            while candidate in self._claimed or (  # --force overwrites: no need to ask the store
-                    not self.force and any(self.store.exists(p) for p in self.paths(candidate).values())):
-                n += 1
-                candidate = str(rel.with_name(f"{rel.stem}-{n}{rel.suffix}"))
-            self._claimed[candidate] = source.label
-            return candidate
+                name = held
+            elif free and free not in self._claimed:
+                name = free
+            else:
+                name = first_free(result_name(source), lambda candidate: candidate in self._claimed or (
+                    not self.force and any(self.store.exists(p) for p in self.paths(candidate).values())))
+            self._claimed[name] = source.label
+            return name
 
     # --- writing -------------------------------------------------------------------------
 
@@ -158,11 +156,11 @@ class OutputFolder:
         if not result.ok or result.image is None:
             self._probed.pop(source.uri, None)
             return {}
-        name = self._free_name(source)
-        paths = self.paths(name)
+        encoded = self._annotated(result, PurePosixPath(result_name(source)).suffix)
+        paths = self.paths(self._place(source, encoded))
         result.outputs = dict(paths)
-        result.identity = _identity(source)
-        self.store.write_bytes(paths["image"], self._annotated(result, PurePosixPath(name).suffix), force=True)
+        result.identity = identity(source)
+        self.store.write_bytes(paths["image"], encoded, force=True)
         if "txt" in paths:
             self.store.write_bytes(paths["txt"], yolo_labels(result), force=True)
         return result.outputs
@@ -189,7 +187,7 @@ class OutputFolder:
                                force=True)
         if self.coco is not None:
             image = result.outputs["image"]
-            self._add_coco(record, image[len(self.folder):].lstrip("/\\") if image.startswith(self.folder) else image)
+            self._add_coco(record, self.store.relative(self.folder, image) or image)
 
     def _annotated(self, result: DetectResult, suffix: str) -> bytes:
         from fmkit.render.detections import annotate
@@ -200,7 +198,11 @@ class OutputFolder:
         return encoded
 
     def _add_coco(self, record: dict, file_name: str) -> None:
-        """One result (its JSON object) into the run's COCO file."""
+        """One result (its JSON object) into the run's COCO file (from any thread)."""
+        with self._lock:
+            self._add_coco_unlocked(record, file_name)
+
+    def _add_coco_unlocked(self, record: dict, file_name: str) -> None:
         images, annotations = self.coco["images"], self.coco["annotations"]
         image_id = len(images) + 1
         images.append({"id": image_id, "file_name": file_name, "width": record.get("width"),
@@ -221,21 +223,31 @@ class OutputFolder:
         self.coco["categories"] = [{"id": i, "name": n} for i, n in sorted(self.names.items())]
         self.coco["info"] = {"complete": complete, "images": len(self.coco["images"]), **self.run_key}
         base = "coco.json" if complete else "coco-partial.json"
-        name, n = base, 1
-        while self.store.exists(self.store.join(self.folder, name)) and not (self.force and complete):
-            n += 1
-            name = base.replace(".json", f"-{n}.json")
-        path = self.store.join(self.folder, name)
+        replace = self.force and complete
+        path = self.store.join(self.folder, first_free(base, lambda name: not replace and self.store.exists(
+            self.store.join(self.folder, name))))
         self.store.write_bytes(path, json.dumps(self.coco, ensure_ascii=False) + "\n", force=True)
         return path
 
 
-def _output_name(name: str) -> str:
+def result_name(source) -> str:
+    """The name a source's result takes in OUTDIR (before numbering): its name or path inside the
+    folder it came from; a format the annotated copy cannot be written in gets `.png` added."""
+    name = source.name or posixpath.basename(source.uri.replace("\\", "/"))
     return name if name.lower().endswith(ENCODABLE) else name + ".png"
 
 
-def _identity(source) -> dict:
+def identity(source) -> dict:
+    """What a stored result records of its source, to know it is still the same file."""
     return {"source": source.label, "version": source.version}
+
+
+def _same_bytes(store, uri: str, data: bytes) -> bool:
+    try:
+        entry = store.stat(uri)
+        return entry is not None and entry.size == len(data) and store.read_bytes(uri) == data
+    except Exception:  # noqa: BLE001 - unreadable: not ours to take back
+        return False
 
 
 def yolo_labels(result: DetectResult) -> str:
