@@ -142,3 +142,91 @@ def apply_threads(threads: int) -> None:
     if threads and threads > 0:
         import torch
         torch.set_num_threads(threads)
+
+
+# --- the memory budget (runtime.max_memory) ----------------------------------------------------
+
+SIZE_PATTERN = r"auto|[0-9]+(\.[0-9]+)? ?([kmgt]i?b)"  # lower-cased: "4gib", "1.5 gib", "800mib", "6gb"
+_UNITS = {"k": 1, "m": 2, "g": 3, "t": 4}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The most memory fmkit may use on one device, in bytes, and where that figure came from.
+
+    Measured the way runs are measured: against torch's allocator peak on CUDA
+    (max_memory_allocated), against the process's peak RSS on a CPU (imports included).
+    `in_use` is the part already taken when the budget was read (this process's RSS on a CPU,
+    torch's allocated memory on CUDA): a plan must fit in bytes - in_use.
+    """
+
+    bytes: int
+    source: str  # "free on cuda", "of RAM available", "set by runtime.max_memory", ...
+    in_use: int = 0
+
+    def describe(self) -> str:
+        """e.g. '70.5 GiB free on cuda', '2.0 GiB set by runtime.max_memory'."""
+        return f"{format_size(self.bytes)} {self.source}"
+
+
+def parse_size(text: str) -> int:
+    """'4GiB' -> 4 * 2**30, '6GB' -> 6 * 10**9, '800MiB', '1.5 GiB' (case-insensitive); ValueError otherwise."""
+    import re
+
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([kmgt])(i?)b", text.strip().lower())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 4GiB, 1.5GiB, 800MiB or 6GB)")
+    number, prefix, binary = match.groups()
+    return int(float(number) * (1024 if binary else 1000) ** _UNITS[prefix])
+
+
+def format_size(n: float) -> str:
+    """Bytes for people: '2.6 GiB', '800 MiB'."""
+    return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def memory_budget(setting: str, device: str) -> Budget:
+    """runtime.max_memory on `device`: 'auto' is what the device has free for this process; a size
+    is taken as given, unless the device has less (then the device's figure, saying so).
+
+    CUDA: free memory (torch.cuda.mem_get_info) plus what torch's allocator already holds for this
+    process, capped by torch.cuda.set_per_process_memory_fraction (which mem_get_info does not
+    reflect). CPU: available RAM (psutil) plus this process's RSS. mps: torch's recommended maximum
+    less what the driver has allocated for others.
+    """
+    device_bytes, source, in_use = _device_memory(device)
+    if setting.strip().lower() == "auto":
+        return Budget(device_bytes, source, in_use)
+    wanted = parse_size(setting)
+    if wanted > device_bytes:
+        return Budget(device_bytes, f"{source} (runtime.max_memory = {setting.strip()} is more)", in_use)
+    return Budget(wanted, "set by runtime.max_memory", in_use)
+
+
+def _device_memory(device: str) -> tuple[int, str, int]:
+    """(bytes this process may use at most, where from, bytes it uses now) on `device`."""
+    import psutil
+
+    if device.startswith("cuda"):
+        import torch
+
+        index = torch.device(device).index
+        index = torch.cuda.current_device() if index is None else index
+        free, total = torch.cuda.mem_get_info(index)
+        reserved, allocated = torch.cuda.memory_reserved(index), torch.cuda.memory_allocated(index)
+        usable, source = free + reserved, f"free on {device}"
+        fraction = getattr(torch.cuda, "get_per_process_memory_fraction", lambda _: 1.0)(index)
+        if fraction < 1.0 and fraction * total < usable:
+            usable, source = int(fraction * total), f"this process may use on {device} (memory fraction {fraction:.3g})"
+        return int(usable), source, int(allocated)
+    if device == "mps":
+        import torch
+
+        try:
+            ours = torch.mps.current_allocated_memory()
+            usable = torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory() + ours
+            return int(usable), "free on mps", int(ours)
+        except (AttributeError, RuntimeError):  # older torch: unified memory, so RAM is the measure
+            pass
+    rss = psutil.Process().memory_info().rss
+    return int(psutil.virtual_memory().available + rss), "of RAM available", int(rss)
