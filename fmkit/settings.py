@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from fmkit.hardware import SIZE_PATTERN
+
 
 def key(default: Any, help: str, *, choices: tuple | None = None,
         min: float | None = None, max: float | None = None, above: float | None = None,
@@ -27,6 +29,9 @@ class Runtime:
     dtype: str = key("auto", "weights dtype: auto | float32 | bfloat16 | float16; auto = float16 on cuda, float32 elsewhere",
                      choices=("auto", "float32", "bfloat16", "float16"))
     threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0, max=256)
+    max_memory: str = key("auto", "auto | a size such as 4GiB, 1.5GiB, 800MiB or 6GB; the most memory fmkit may use: "
+                          "auto = what the device has free (CUDA: mem_get_info; CPU: available RAM). Peak RSS on a "
+                          "CPU (imports included), torch's allocator peak on CUDA", pattern=SIZE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -72,24 +77,33 @@ class Diffuse:
     max_pixels: int = key(512 * 512, "largest height*width this profile allows", min=64, max=8192 * 8192)
     scheduler: str = key("default", "default, or a diffusers scheduler class name (e.g. EulerDiscreteScheduler)")
     safety_checker: bool = key(False, "run the pipeline's NSFW safety checker when it ships one")
-    # Memory savers: each maps onto one diffusers call in fmkit/diffuse/memory.py.
     compute_dtype: str = key("auto", "dtype the pipeline computes in: auto | float32 | bfloat16 | float16; auto = "
                              "bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), else runtime.dtype",
                              choices=("auto", "float32", "bfloat16", "float16"))
-    one_at_a_time: bool = key(False, "keep only the component in use in memory: text encoder, then UNet, then VAE, "
-                                     "each loaded when needed and freed after")
-    storage_dtype: str = key("none", "store weights in this dtype and upcast each layer to runtime.dtype when it runs "
-                                     "(diffusers layerwise casting)",
+    strategy: str = key("auto", "memory strategy: auto = the fastest whose estimated peak fits runtime.max_memory | "
+                                "resident | vae-tiling | model-offload | float8 | one-at-a-time | sequential-offload "
+                                "(one step of that ladder) | custom = the saver keys below, as set",
+                        choices=("auto", "resident", "vae-tiling", "model-offload", "float8", "one-at-a-time",
+                                 "sequential-offload", "custom"))
+    # Memory savers, with strategy = "custom" only (an error otherwise): each maps onto one diffusers
+    # call in fmkit/diffuse/memory.py.
+    one_at_a_time: bool = key(False, "custom strategy: keep only the component in use in memory: text encoder, "
+                                     "then UNet, then VAE, each loaded when needed and freed after")
+    storage_dtype: str = key("none", "custom strategy: store weights in this dtype and upcast each layer to "
+                                     "runtime.dtype when it runs (diffusers layerwise casting)",
                              choices=("none", "bfloat16", "float16", "float8_e4m3fn"))
-    attention_slicing: str = key("off", "compute attention in slices: off | auto (half a head group at a time) | max "
-                                        "(one slice at a time)", choices=("off", "auto", "max"))
-    vae_slicing: bool = key(False, "decode the images of a batch one at a time (vae.enable_slicing)")
-    vae_tiling: bool = key(False, "decode large images in overlapping tiles (vae.enable_tiling)")
-    vae_tile_size: int = key(0, "with vae_tiling: tile size in pixels, a multiple of 64; 0 = the VAE's own "
-                                "(its sample_size: 512 for SD 1.5, so a 512x512 image is one tile)", min=0)
-    offload: str = key("none", "CPU offload: none | model | sequential (CUDA with accelerate only; skipped elsewhere)",
-                       choices=("none", "model", "sequential"))
-    compile: bool = key(False, "torch.compile the UNet (CUDA only; the first image takes longer)")
+    attention_slicing: str = key("off", "custom strategy: compute attention in slices: off | auto (half a head group "
+                                        "at a time) | max (one slice at a time)", choices=("off", "auto", "max"))
+    vae_slicing: bool = key(False, "custom strategy: decode the images of a batch one at a time (vae.enable_slicing)")
+    vae_tiling: bool = key(False, "custom strategy: decode large images in overlapping tiles (vae.enable_tiling)")
+    vae_tile_size: int = key(0, "custom strategy, with vae_tiling: tile size in pixels, a multiple of 64; 0 = the "
+                                "VAE's own (its sample_size: 512 for SD 1.5, so a 512x512 image is one tile)", min=0)
+    offload: str = key("none", "custom strategy: CPU offload: none | model | sequential (CUDA with accelerate only; "
+                               "skipped elsewhere)", choices=("none", "model", "sequential"))
+    compile: bool = key(False, "CUDA only, with any strategy that keeps the UNet whole in the compute dtype: "
+                                "channels_last, fused QKV projections and torch.compile of the UNet's repeated "
+                                "transformer blocks, cached under $FMKIT_HOME/compile-cache (the first image "
+                                "of a process takes longer)")
 
 
 @dataclass(frozen=True)
