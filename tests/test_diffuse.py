@@ -1,5 +1,6 @@
 """fmkit diffuse on the tiny Stable Diffusion pipeline: PNG + metadata, seeds, every memory saver
-on CPU, the profile -> strategy mapping, OOM retry, the safety checker, and every bad input."""
+on CPU, the budget -> strategy choice end to end, OOM retry, the safety checker, and every bad input.
+The planner itself is tested in test_memory_plan.py, compiling in test_diffuse_compile.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 SMALL = ["--height", "32", "--width", "32", "--steps", "2"]
 # The laptop profile (auto here) with every component kept loaded: the pipeline loads once per
 # test session. one_at_a_time itself is tested in test_each_memory_saver_runs_on_cpu.
-RESIDENT = ["--set", "diffuse.one_at_a_time=false"]
+RESIDENT = ["--set", "diffuse.strategy=resident"]
 
 
 @pytest.fixture
@@ -59,8 +60,12 @@ def test_png_carries_its_parameters_and_json_has_the_contract_keys(draw):
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
     row = json.loads(lines[0])
-    assert {"prompt", "path", "seed", "model", "params", "seconds", "peak_memory_mb", "strategy"} <= set(row)
+    assert {"prompt", "path", "seed", "model", "params", "seconds", "peak_memory_mb", "strategy",
+            "memory_plan"} <= set(row)
     assert row["path"] == "cat.png" and row["seed"] == 5 and row["peak_memory_mb"] > 0
+    plan = row["memory_plan"]
+    assert plan["strategy"] == "resident" and plan["reason"].startswith("resident (diffuse.strategy): est. peak")
+    assert plan["budget_source"] == "of RAM available" and plan["budget_mb"] > plan["estimated_peak_mb"] > 0
     assert row["params"]["steps"] == 2 and row["params"]["guidance"] == 7.5
     from PIL import Image
 
@@ -138,19 +143,21 @@ SAVERS = {
 }
 
 
+CUSTOM = ["--profile", "gpu", "--set", 'runtime.dtype="float32"', "--set", "diffuse.strategy=custom"]
+
+
 @pytest.mark.parametrize("name", list(SAVERS))
 def test_each_memory_saver_runs_on_cpu(draw, name):
-    """Each saver renders, shows up in the strategy, and (where exact) leaves the image alone."""
+    """Each saver (strategy = custom) renders, shows up in the strategy, and (where exact) leaves the image alone."""
     sets, strategy, tolerance = SAVERS[name]
-    assert draw("a cat", "--seed", "9", "-o", "plain.png", "--profile", "gpu", "--set", 'runtime.dtype="float32"',
-                "--set", "diffuse.vae_slicing=false", "--set", "diffuse.vae_tiling=false").exit_code == 0
-    args = ["a cat", "--seed", "9", "-o", "saver.png", "--json", "--profile", "gpu", "--set", 'runtime.dtype="float32"',
-            "--set", "diffuse.vae_slicing=false", "--set", "diffuse.vae_tiling=false"]
+    assert draw("a cat", "--seed", "9", "-o", "plain.png", *CUSTOM).exit_code == 0
+    args = ["a cat", "--seed", "9", "-o", "saver.png", "--json", *CUSTOM]
     for s in sets:
         args += ["--set", s]
     r = draw(*args)
     assert r.exit_code == 0, r.stderr
-    assert strategy in json.loads(r.stdout)["strategy"]
+    row = json.loads(r.stdout)
+    assert strategy in row["strategy"] and row["memory_plan"]["strategy"] == "custom"
     assert max_diff("plain.png", "saver.png") <= tolerance
 
 
@@ -158,7 +165,7 @@ def test_savers_that_need_cuda_are_skipped_with_a_debug_note(draw, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG, logger="fmkit.diffuse")
-    r = draw("a cat", "--seed", "1", "--json", "--profile", "gpu", "--set", 'diffuse.offload="sequential"',
+    r = draw("a cat", "--seed", "1", "--json", *CUSTOM, "--set", 'diffuse.offload="sequential"',
              "--set", "diffuse.compile=true")
     assert r.exit_code == 0, r.stderr
     assert "offload" not in json.loads(r.stdout)["strategy"] and "compile" not in json.loads(r.stdout)["strategy"]
@@ -166,15 +173,110 @@ def test_savers_that_need_cuda_are_skipped_with_a_debug_note(draw, caplog):
     assert "sequential offload skipped: offload needs a CUDA device" in notes and "compile skipped" in notes
 
 
-def test_profiles_map_to_strategies():
-    from fmkit.profiles import load_settings
-    from fmkit.diffuse.memory import MemoryPlan
+# --- the memory budget picks the strategy -----------------------------------------------------
 
-    laptop = MemoryPlan.from_settings(load_settings("laptop", env={}).diffuse)
-    gpu = MemoryPlan.from_settings(load_settings("gpu", env={}).diffuse)
-    assert laptop.describe() == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
-    assert gpu.describe() == "vae-slicing+vae-tiling"
-    assert MemoryPlan().describe() == "none"
+
+def test_budget_picks_the_strategy_and_says_why(draw):
+    """auto on this machine's free RAM: resident; a budget below what the process already uses: the
+    lowest step, said so in the summary line and in --json (the tiny model shows the choice, not the sizes)."""
+    r = draw("a cat", "--seed", "1", "--json", "--profile", "laptop")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["memory_plan"]["strategy"] == "resident" and row["strategy"] == "resident"
+    assert row["memory_plan"]["reason"].startswith("resident: est. peak") and "fits" in row["memory_plan"]["reason"]
+    r = draw("a cat", "--seed", "1", "--json", "--profile", "laptop", "--set", "runtime.max_memory=64MiB")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["memory_plan"]["strategy"] == "one-at-a-time" and row["memory_plan"]["budget_mb"] == 64
+    assert row["strategy"] == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
+    assert "no strategy is estimated to fit 64 MiB set by runtime.max_memory" in row["memory_plan"]["reason"]
+    assert "memory plan one-at-a-time: no strategy is estimated to fit" in r.stderr  # the summary notice
+
+
+def test_the_summary_line_names_plan_and_reason(draw):
+    r = draw("a cat", "--seed", "1", "--profile", "laptop")
+    assert r.exit_code == 0, r.stderr
+    assert "on cpu in " in r.stderr and "memory plan resident: est. peak" in r.stderr
+    assert "of RAM available (savers: resident)" in r.stderr
+
+
+@pytest.mark.parametrize("where", ["--set", "env", "profile", "keyword"])
+def test_a_saver_key_without_the_custom_strategy_is_a_usage_error(cli, tiny_sd, tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    args = ["diffuse", "a cat", "--model", tiny_sd, *SMALL]
+    if where == "keyword":
+        import fmkit
+        from fmkit.errors import ProfileError
+
+        with pytest.raises(ProfileError, match="add --set diffuse.strategy=custom"):
+            fmkit.Session(profile="laptop").diffuse("a cat", model=tiny_sd, vae_tiling=True, height=32, width=32)
+        return
+    if where == "--set":
+        args += ["--set", "diffuse.vae_tiling=true"]
+    elif where == "env":
+        monkeypatch.setenv("FMKIT_DIFFUSE_VAE_TILING", "true")
+    else:
+        (tmp_path / "mine.toml").write_text('extends = "laptop"\n[diffuse]\nvae_tiling = true\n')
+        args += ["--profile", str(tmp_path / "mine.toml")]
+    r = cli(args)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "diffuse.vae_tiling" in r.stderr and "add --set diffuse.strategy=custom" in r.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_an_offload_strategy_on_a_cpu_is_a_usage_error(cli, tiny_sd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli(["diffuse", "a cat", "--model", tiny_sd, *SMALL, "--set", "diffuse.strategy=model-offload"])
+    assert r.exit_code == 2 and "diffuse.strategy = 'model-offload' needs a CUDA device" in r.stderr
+
+
+def test_a_failing_compile_is_dropped_and_said(tiny_sd, monkeypatch):
+    """When torch.compile itself fails (inductor, Triton, no C compiler), the image is rendered
+    uncompiled and the user is told; other errors still surface."""
+    from dataclasses import replace
+
+    import torch
+
+    from fmkit.diffuse.pipeline import DiffuseParams, Diffuser
+    from fmkit.profiles import load_settings
+
+    def broken_backend(graph, example_inputs):
+        raise RuntimeError("Triton needs a C compiler")
+
+    notes: list[str] = []
+    settings = load_settings("laptop", [f'diffuse.model="{tiny_sd}"', "diffuse.strategy=resident"], env={})
+    diffuser = Diffuser(settings, notify=notes.append)
+    diffuser.plan = replace(diffuser.plan, compile=True)  # as on CUDA
+    real, plans = diffuser._render, []
+
+    def render(params, plan, on_step):
+        plans.append(plan)
+        if plan.compile:  # a real torch.compile failure: its backend raises, dynamo wraps it
+            torch.compile(lambda x: x + 1, backend=broken_backend)(torch.ones(1))
+        if len(plans) > 2:
+            raise ValueError("not a compile failure")
+        return real(params, plan, on_step)
+
+    monkeypatch.setattr(diffuser, "_render", render)
+    [result] = diffuser.render(DiffuseParams("a cat", steps=1, height=32, width=32, seed=1))
+    assert [p.compile for p in plans] == [True, False] and result.image is not None
+    assert result.strategy == "resident" and not diffuser.plan.compile
+    assert len(notes) == 1 and notes[0].startswith("torch.compile failed (BackendCompilerFailed")
+    assert notes[0].endswith("rendering without compiling")
+    with pytest.raises(ValueError, match="not a compile failure"):  # anything else is not swallowed
+        diffuser.render(DiffuseParams("a cat", steps=1, height=32, width=32, seed=1))
+
+
+def test_profiles_leave_the_savers_to_the_planner():
+    from fmkit.diffuse.strategy import SAVER_KEYS
+    from fmkit.profiles import load_settings
+
+    for name in ("laptop", "gpu"):
+        settings = load_settings(name, env={})
+        assert settings.diffuse.strategy == "auto" and settings.runtime.max_memory == "auto"
+        assert all(settings.origins.get(f"diffuse.{k}", "default") == "default" for k in SAVER_KEYS)
+    assert load_settings("gpu", env={}).diffuse.compile and not load_settings("laptop", env={}).diffuse.compile
 
 
 def test_mapping_makes_the_diffusers_calls(tiny_sd):
@@ -204,7 +306,7 @@ def test_lower_strategy_ladder_ends():
     while plan is not None:
         seen.append(plan.describe())
         plan = plan.lower("cuda")
-    assert seen == ["compile", "attention-slicing-auto+vae-slicing+vae-tiling",
+    assert seen == ["resident+compile", "attention-slicing-auto+vae-slicing+vae-tiling",
                     "attention-slicing-auto+vae-slicing+vae-tiling+model-offload",
                     "attention-slicing-auto+vae-slicing+vae-tiling+sequential-offload",
                     "attention-slicing-max+vae-slicing+vae-tiling+sequential-offload"]
@@ -228,17 +330,34 @@ def _fail_unet(monkeypatch, error, times=1):
     return calls
 
 
-def test_out_of_memory_retries_once_with_the_next_lower_strategy(draw, monkeypatch):
+def test_out_of_memory_retries_once_one_step_down_the_ladder(draw, monkeypatch):
     import torch
 
     _fail_unet(monkeypatch, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     r = draw("a cat", "--seed", "1", "--json", "--profile", "gpu", "--set", 'runtime.dtype="float32"')
     assert r.exit_code == 0, r.stderr
     row = json.loads(r.stdout)
+    # 32x32 images are smaller than a VAE tile, so vae-tiling would save nothing: the next step that does is float8
+    assert row["fallback_from"] == "resident"
+    assert row["strategy"] == "layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
+    assert row["memory_plan"]["strategy"] == "float8"
+    assert row["memory_plan"]["reason"].startswith("float8: out of memory with resident, retried one step down")
+    assert "out of memory with strategy resident; retried once with layerwise-float8_e4m3fn+" in r.stderr
+    assert Path(row["path"]).is_file()
+
+
+def test_out_of_memory_with_custom_savers_retries_with_the_next_lower_savers(draw, monkeypatch):
+    import torch
+
+    _fail_unet(monkeypatch, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    r = draw("a cat", "--seed", "1", "--json", *CUSTOM, "--set", "diffuse.vae_slicing=true",
+             "--set", "diffuse.vae_tiling=true")
+    assert r.exit_code == 0, r.stderr
+    row = json.loads(r.stdout)
     assert row["fallback_from"] == "vae-slicing+vae-tiling"
     assert row["strategy"] == "attention-slicing-auto+vae-slicing+vae-tiling"
+    assert row["memory_plan"]["strategy"] == "custom"
     assert "out of memory with strategy vae-slicing+vae-tiling; retried once with" in r.stderr
-    assert Path(row["path"]).is_file()
 
 
 def test_out_of_memory_twice_is_a_one_line_runtime_error(draw, monkeypatch):

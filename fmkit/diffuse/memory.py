@@ -1,4 +1,7 @@
-"""The ONE place where profile keys become diffusers' own memory-saver calls.
+"""The ONE place where a memory plan becomes diffusers' own memory-saver calls.
+
+A plan comes from the planner (planner.py: the fastest ladder step that fits runtime.max_memory)
+or, with diffuse.strategy = "custom", from the profile's saver keys as written:
 
     [diffuse] key          diffusers call (or fmkit step)                      applies on
     storage_dtype          unet.enable_layerwise_casting(storage, compute)     any device
@@ -8,7 +11,8 @@
     vae_tile_size          vae.tile_sample_min_size (+ the latent tile size)   with vae_tiling
     offload = model        pipe.enable_model_cpu_offload()                     CUDA + accelerate
     offload = sequential   pipe.enable_sequential_cpu_offload()                CUDA + accelerate
-    compile                pipe.unet.compile()                                 CUDA
+    compile                channels_last, unet.fuse_qkv_projections(),         CUDA, UNet whole in the
+                           unet.compile_repeated_blocks() (speed.py)           compute dtype
     one_at_a_time          load text encoder / UNet / VAE only while in use,   any device (fmkit)
                            and glibc mallopt(M_MMAP_THRESHOLD, 128 KiB)        Linux
 
@@ -33,7 +37,7 @@ OFFLOAD_ORDER = ("none", "model", "sequential")
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    """The memory savers for one run, read from the profile's [diffuse] section."""
+    """The memory savers for one run: a ladder step (planner.step_plan) or the profile's saver keys."""
 
     one_at_a_time: bool = False
     storage_dtype: str = "none"
@@ -49,7 +53,7 @@ class MemoryPlan:
         return cls(**{name: getattr(diffuse, name) for name in cls.__dataclass_fields__})
 
     def describe(self) -> str:
-        """A short name for the strategy, e.g. 'one-at-a-time+layerwise-bfloat16+vae-tiling'."""
+        """A short name for the savers, e.g. 'one-at-a-time+layerwise-bfloat16+vae-tiling'; 'resident' for none."""
         parts = []
         if self.one_at_a_time:
             parts.append("one-at-a-time")
@@ -63,9 +67,7 @@ class MemoryPlan:
             parts.append("vae-tiling" + (f"-{self.vae_tile_size}" if self.vae_tile_size else ""))
         if self.offload != "none":
             parts.append(f"{self.offload}-offload")
-        if self.compile:
-            parts.append("compile")
-        return "+".join(parts) or "none"
+        return "+".join(parts or ["resident"]) + ("+compile" if self.compile else "")
 
     def for_device(self, device: str) -> "MemoryPlan":
         """The plan as it can run on `device`: savers that do not apply are dropped, with a debug note."""
@@ -78,6 +80,9 @@ class MemoryPlan:
             plan = replace(plan, offload="none")
         if plan.compile and not device.startswith("cuda"):
             log.debug("compile skipped: only worth it on CUDA, this run is on %s", device)
+            plan = replace(plan, compile=False)
+        if plan.compile and (why := _compile_conflict(plan)):
+            log.debug("compile skipped: %s", why)
             plan = replace(plan, compile=False)
         if plan.storage_dtype == "float8_e4m3fn" and device == "mps":
             log.debug("float8 storage skipped: mps has no float8 tensors; using bfloat16")
@@ -135,6 +140,17 @@ def load_dtype(plan: MemoryPlan, compute_dtype):
     if plan.storage_dtype == "float8_e4m3fn":
         return torch.bfloat16
     return torch_dtype(plan.storage_dtype)
+
+
+def _compile_conflict(plan: MemoryPlan) -> str | None:
+    """Why compiling the UNet does not go with this plan's savers, or None when it does."""
+    if plan.one_at_a_time:
+        return "one_at_a_time loads a fresh UNet for every image"
+    if plan.storage_dtype != "none":
+        return "layerwise casting upcasts each layer in hooks around it"
+    if plan.offload == "sequential":
+        return "sequential offload moves every layer in hooks around it"
+    return None
 
 
 def _offload_ok(device: str) -> str | None:
@@ -222,11 +238,16 @@ def apply_to_component(pipe, name: str, plan: MemoryPlan, device: str, compute_d
             applied.append(f"attention-slicing-{plan.attention_slicing}")
         if plan.compile:
             if device.startswith("cuda"):
-                model.compile()
-                applied.append("compile")
+                from fmkit.diffuse.speed import speed_up_unet
+
+                applied += speed_up_unet(model, fuse_qkv=plan.attention_slicing == "off")
             else:
                 log.debug("compile skipped: only worth it on CUDA, this run is on %s", device)
     if name == "vae":
+        if plan.compile and device.startswith("cuda"):
+            from fmkit.diffuse.speed import channels_last
+
+            channels_last(model)
         if plan.vae_slicing:
             model.enable_slicing()
             applied.append("vae-slicing")

@@ -7,8 +7,10 @@ One render runs diffusers' own StableDiffusionPipeline in its three stages, so t
     2. UNet + scheduler: noise -> latents, N steps   (then freed)
     3. VAE: latents -> pixels; safety checker if the profile asks for it
 
-Everything else (which savers, which dtype) comes from diffuse_memory.MemoryPlan. Results are
-DiffuseResult objects; writing the PNG (with its parameters in text chunks) is `save_png`.
+Which savers run comes from the memory Choice (strategy.py: the planner's fastest ladder step
+that fits runtime.max_memory, or the profile's own savers) and becomes diffusers' calls in
+memory.py. Results are DiffuseResult objects; writing the PNG (with its parameters in text
+chunks) is `save_png`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any, Callable, Iterator
 from fmkit import __version__, catalog, hardware, output
 from fmkit.io.local import atomic_write, unique_path
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
+from fmkit.diffuse import planner
 from fmkit.diffuse.memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
-                                        compute_dtype, load_dtype, return_freed_memory_to_os)
+                                  compute_dtype, load_dtype, return_freed_memory_to_os)
 
 log = logging.getLogger("fmkit.diffuse")
 
@@ -69,6 +72,7 @@ class DiffuseResult:
     strategy: str
     nsfw: bool = False
     fallback_from: str | None = None  # the strategy that ran out of memory, when a retry happened
+    memory_plan: dict[str, Any] | None = None  # planner.Choice.to_dict(): strategy, reason, budget, estimate
     image: Any = field(default=None, repr=False)
     path: str | None = None
 
@@ -76,7 +80,7 @@ class DiffuseResult:
         return {"prompt": self.prompt, "path": self.path, "seed": self.seed, "model": self.model,
                 "params": self.params, "seconds": round(self.seconds, 3),
                 "peak_memory_mb": round(self.peak_memory_mb, 1), "strategy": self.strategy,
-                "nsfw": self.nsfw, "fallback_from": self.fallback_from}
+                "memory_plan": self.memory_plan, "nsfw": self.nsfw, "fallback_from": self.fallback_from}
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         from fmkit.render.notebook import diffuse_bundle
@@ -135,10 +139,17 @@ def _is_oom(error: BaseException) -> bool:
     return is_out_of_memory(error)
 
 
-class Diffuser:
-    """A Stable Diffusion pipeline folder plus the profile's device, dtype and memory plan."""
+def _is_compile_failure(error: BaseException) -> bool:
+    from fmkit.diffuse.speed import is_compile_failure
 
-    def __init__(self, settings: Any):
+    return is_compile_failure(error)
+
+
+class Diffuser:
+    """A Stable Diffusion pipeline folder plus the profile's device, dtype and memory plan.
+    `notify` hears what the user should know mid-run (a compile that failed and was dropped)."""
+
+    def __init__(self, settings: Any, notify: Callable[[str], None] = lambda message: None):
         d = settings.diffuse
         self.source = catalog.resolve(d.model)
         self.folder = Path(catalog.local_path(self.source))
@@ -152,19 +163,30 @@ class Diffuser:
         if self.index.get("_class_name") not in ("StableDiffusionPipeline", None):
             raise ModelUnavailable(f"{self.source.label} is a {self.index.get('_class_name')}, "
                                    "not a StableDiffusionPipeline", "fmkit diffuse runs SD 1.x/2.x pipelines")
+        from fmkit.diffuse import strategy
+
+        strategy.check_saver_keys(settings)  # a profile mistake fails before anything loads
         self.model = self.source.label
+        self.notify = notify
         self.device = hardware.resolve_device(settings.runtime.device)
         self.dtype = compute_dtype(d.compute_dtype, settings.runtime.dtype, self.device)
         hardware.apply_threads(settings.runtime.threads)
-        self.plan = MemoryPlan.from_settings(d).for_device(self.device)
         self.scheduler_config = read_json(self.folder / "scheduler" / "scheduler_config.json", "scheduler config")
         self.scheduler_cls = self._scheduler_class(d.scheduler)
-        if self.plan.one_at_a_time:
-            return_freed_memory_to_os()
         self.safety_checker = d.safety_checker
         self._has_checker = (self.index.get("safety_checker") or [None])[0] is not None \
             and (self.folder / "safety_checker").is_dir()
         self._check_files()
+        # The budget is read with the libraries imported (their RSS is part of it on a CPU), before any weights.
+        from diffusers import StableDiffusionPipeline  # noqa: F401
+        from fmkit.diffuse.sizes import read_components
+
+        inputs = strategy.plan_inputs(settings, read_components(self.folder), self.device,
+                                      str(self.dtype).removeprefix("torch."), self.safety_checker and self._has_checker)
+        self.choice = strategy.choose(settings, inputs)
+        self.plan = self.choice.plan.for_device(self.device)
+        if self.plan.one_at_a_time:
+            return_freed_memory_to_os()
         self.notes: list[str] = []  # things the user should know (no checker shipped, ...)
         if self.safety_checker and not self._has_checker:
             self.notes.append(f"{self.model} ships no safety checker; images are not checked")
@@ -290,34 +312,54 @@ class Diffuser:
     # --- rendering -------------------------------------------------------------------------
 
     def render(self, params: DiffuseParams, on_step: Callable[[], None] | None = None) -> list[DiffuseResult]:
-        """Render params.num_images images; on out-of-memory retry once with the next-lower strategy."""
+        """Render params.num_images images. On out-of-memory, retry once with the next step down
+        (the ladder's, or the custom plan's next-lower savers); when torch.compile itself fails,
+        render again uncompiled and say so."""
         import torch
 
         try:
             return self._render(params, self.plan, on_step)
+        except Exception as e:  # MemoryError and torch.OutOfMemoryError included
+            if self.plan.compile and not _is_oom(e) and _is_compile_failure(e):
+                return self._render_uncompiled(params, on_step, e)
+            if not _is_oom(e):
+                raise
+            lower = planner.lower(self.choice)
+            if lower is None:
+                raise RuntimeFailure(f"out of memory with strategy {self.plan.describe()}, and none uses less",
+                                     "try a smaller --height/--width or --num-images") from None
+        failed_plan = self.plan
+        self._forget_pipeline()
+        log.info("out of memory with %s; retrying with %s", failed_plan.describe(), lower.plan.describe())
+        self.choice, self.plan = lower, lower.plan.for_device(self.device)
+        try:
+            images = self._render(params, self.plan, on_step)
         except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
             if not _is_oom(e):
                 raise
-            failed, lower = self.plan, self.plan.lower(self.device)
-            if lower is None:
-                raise RuntimeFailure(f"out of memory with strategy {failed.describe()}, and none uses less",
-                                     "try a smaller --height/--width or --num-images") from None
+            raise RuntimeFailure(f"out of memory again after retrying with strategy {self.plan.describe()}",
+                                 "try a smaller --height/--width or --num-images") from None
+        for image in images:
+            image.fallback_from = failed_plan.describe()
+        return images
+
+    def _render_uncompiled(self, params: DiffuseParams, on_step, error: BaseException) -> list[DiffuseResult]:
+        from dataclasses import replace
+
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        self.notify(f"torch.compile failed ({type(error).__name__}: {first}); rendering without compiling")
+        self._forget_pipeline()
+        self.plan = replace(self.plan, compile=False)
+        self.choice = replace(self.choice, plan=replace(self.choice.plan, compile=False))
+        return self._render(params, self.plan, on_step)
+
+    def _forget_pipeline(self) -> None:
+        import torch
+
         catalog.clear_loaded()
         gc.collect()
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
-        log.info("out of memory with %s; retrying with %s", failed.describe(), lower.describe())
-        self.plan = lower = lower.for_device(self.device)
-        try:
-            images = self._render(params, lower, on_step)
-        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
-            if not _is_oom(e):
-                raise
-            raise RuntimeFailure(f"out of memory again after retrying with strategy {lower.describe()}",
-                                 "try a smaller --height/--width or --num-images") from None
-        for image in images:
-            image.fallback_from = failed.describe()
-        return images
 
     def _render(self, p: DiffuseParams, plan: MemoryPlan, on_step: Callable[[], None] | None) -> list[DiffuseResult]:
         import torch
@@ -375,7 +417,7 @@ class Diffuser:
         return [DiffuseResult(prompt=p.prompt, seed=p.seed + i, model=self.model,
                              params={**params, "seed": p.seed + i, "num_images": p.num_images},
                              seconds=seconds, peak_memory_mb=peak, strategy=plan.describe(), nsfw=flagged[i],
-                             image=None if flagged[i] else images[i])
+                             memory_plan=self.choice.to_dict(), image=None if flagged[i] else images[i])
                 for i in range(len(images))]
 
 

@@ -55,6 +55,9 @@ class DiffuseRun:
     def __init__(self, settings: Settings, prompts: Iterable[str], *, seed: int | None = None,
                  negative_prompt: str | None = None, save: bool | str | Path = False, force: bool = False,
                  progress=None, notify: Callable[[str], None] = lambda m: None):
+        from fmkit.diffuse.strategy import check_saver_keys
+
+        check_saver_keys(settings)  # a saver key without strategy = custom: exit 2 before anything loads
         d = settings.diffuse
         self.settings, self.notify, self.progress = settings, notify, progress or _no_progress
         self.base = DiffuseParams(prompt="x", negative_prompt=negative_prompt or "", steps=d.steps,
@@ -76,7 +79,7 @@ class DiffuseRun:
             if self.diffuser is None:
                 from fmkit.diffuse.pipeline import Diffuser
 
-                self.diffuser = Diffuser(self.settings)
+                self.diffuser = Diffuser(self.settings, notify=self.notify)
                 for note in self.diffuser.notes:
                     self.notify(note)
                 self.notify(self.describe)
@@ -99,6 +102,8 @@ class DiffuseRun:
 
     @property
     def describe(self) -> str:
+        """The summary line: model, device, dtype, the memory plan and why, e.g. 'sd15 on cuda in
+        float16, memory plan resident: est. peak 2.6 GiB fits 70.5 GiB free on cuda (savers: resident+compile)'."""
         d = self.diffuser
-        return (f"{d.model} on {d.device} in {str(d.dtype).removeprefix('torch.')}, memory strategy: "
-                f"{d.plan.describe()}") if d else ""
+        return (f"{d.model} on {d.device} in {str(d.dtype).removeprefix('torch.')}, memory plan "
+                f"{d.choice.reason} (savers: {d.plan.describe()})") if d else ""
