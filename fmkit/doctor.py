@@ -98,5 +98,34 @@ def diagnose(profile: str | None = None, sets: Iterable[str] = (), offline: bool
         "models_present": models,
         "profile_models": {"bert": settings.bert.model, "generate": settings.generate.model,
                            "diffuse": settings.diffuse.model, "detect": settings.detect.model},
+        "memory": _memory_plan(settings, device),
     }
     return report
+
+
+def _memory_plan(settings, device: str) -> dict:
+    """runtime.max_memory on this device, and the diffuse plan it would pick for the profile's model at
+    the profile's size: sizes from the model's safetensors headers, or SD 1.5/2.1's when it is not here."""
+    from fmkit import catalog
+    from fmkit.diffuse import sizes, strategy
+    from fmkit.diffuse.memory import compute_dtype
+    from fmkit.errors import FmkitError
+
+    d = settings.diffuse
+    try:
+        folder = catalog.present(catalog.resolve(d.model))
+        components = sizes.read_components(folder) if folder and (folder / "model_index.json").is_file() else None
+    except FmkitError:
+        components = None
+    components = components or sizes.known_components(d.model)
+    dtype = str(compute_dtype(d.compute_dtype, settings.runtime.dtype, device)).removeprefix("torch.")
+    inputs = strategy.plan_inputs(settings, components, device, dtype, d.safety_checker and components.safety_checker > 0)
+    try:
+        choice = strategy.choose(settings, inputs)
+    except FmkitError as e:  # a saver key without strategy = custom: the doctor reports it, the run would refuse
+        return {"budget_mb": round(inputs.budget / 2**20, 1), "budget_source": inputs.budget_source,
+                "in_use_mb": round(inputs.in_use / 2**20, 1), "diffuse_plan": None, "problem": str(e)}
+    return {"budget_mb": round(inputs.budget / 2**20, 1), "budget_source": inputs.budget_source,
+            "in_use_mb": round(inputs.in_use / 2**20, 1), "max_memory": settings.runtime.max_memory,
+            "diffuse_plan": {**choice.to_dict(), "model": d.model, "size": f"{d.width}x{d.height}",
+                             "dtype": dtype, "sizes_from": components.source}}

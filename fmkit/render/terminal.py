@@ -266,4 +266,19 @@ def doctor_table(r: dict):
         t.add_row("profile needs", ", ".join(missing) + "  (fmkit pull, while online)")
     if "cpu_bf16" in r:
         t.add_row("cpu bf16", "yes (AVX-512 BF16 / AMX)" if r["cpu_bf16"] else "no")
+    memory = r.get("memory")
+    if memory:
+        budget = f"{_gib(memory['budget_mb'])} {memory['budget_source']}"
+        t.add_row("memory budget", _output().escape(f"{budget} (runtime.max_memory = {memory.get('max_memory', '?')}; "
+                                                    f"{_gib(memory['in_use_mb'])} in use)"))
+        plan = memory.get("diffuse_plan")
+        if plan:
+            t.add_row("diffuse plan", _output().escape(f"{plan['reason']} ({plan['model']} at {plan['size']} in "
+                                                       f"{plan['dtype']}; {plan['sizes_from']})"))
+        else:
+            t.add_row("diffuse plan", "[red]" + _output().escape(memory.get("problem", "none")) + "[/red]")
     return t
+
+
+def _gib(mb: float) -> str:
+    return f"{mb / 1024:.1f} GiB" if mb >= 1024 else f"{mb:.0f} MiB"
