@@ -30,7 +30,6 @@ class FolderWatcher:
                  store_options: dict | None = None):
         self.folder = str(folder)
         self.store = io.store_for(self.folder, **(store_options or {}))
-        self.remote = io.is_remote(self.folder)
         self.recursive = recursive
         self.settle = settle
         self.exclude = str(exclude) if exclude else None
@@ -39,7 +38,7 @@ class FolderWatcher:
         self._handed: dict[str, str] = {}  # the version of each file already handed out
 
     def _scan(self):
-        if not self.store.is_folder(self.folder) and not self.remote:
+        if self.store.folder_missing(self.folder):
             raise RuntimeFailure(f"the watched folder {self.folder} is gone", "recreate it and start the watcher again")
         try:
             for entry in self.store.list(self.folder, recursive=self.recursive, exclude=self.exclude):
@@ -57,7 +56,8 @@ class FolderWatcher:
         found = []
         for entry in self._scan():
             current[entry.uri] = entry.version
-            stable = self.remote or (self._last.get(entry.uri) == entry.version and now - entry.mtime >= self.settle)
+            stable = self.store.complete_when_listed or (
+                self._last.get(entry.uri) == entry.version and now - entry.mtime >= self.settle)
             if not stable or self._handed.get(entry.uri) == entry.version:
                 continue
             self._handed[entry.uri] = entry.version

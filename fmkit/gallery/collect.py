@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Container, Iterable, Iterator, TypeVar
 
 from fmkit import io
-from fmkit.errors import BadInput, FmkitError
+from fmkit.errors import AccessDenied, CredentialsError, FmkitError
 from fmkit.gallery.pngtext import read_png_info, text_complete
 from fmkit.io.store import Entry
 
@@ -40,54 +40,34 @@ class ResultsFolder:
     fmkit.io. Names are POSIX paths relative to the folder ('sub/bus.jpg')."""
 
     def __init__(self, root: str | Path, store=None, **store_options):
-        text = str(root)
-        self.remote = io.is_remote(text)
-        if self.remote:
-            self.uri = text.rstrip("/") + "/"  # a prefix is a folder: s3://b/results and .../results/ alike
-            self.root = None
-            self.store = store or io.store_for(text, **store_options)
-            self.bucket, self.prefix = self.store.parse(self.uri)  # validates the bucket name (usage error)
-            # The bucket exists and these credentials may list this prefix (one small request; a wrong
-            # secret, a missing bucket or a denied listing fail here, in one line, exit 1).
-            self.store.prepare_folder(self.uri)
-            return
-        self.root = Path(text).expanduser()
-        self.uri = text
-        self.store = store or io.store_for(str(self.root))
-        self.bucket, self.prefix = None, None
-        if not self.root.exists():
-            raise BadInput(f"results folder {self.root} does not exist", "give the OUTDIR of `fmkit detect -o OUTDIR`")
-        if not self.root.is_dir():
-            raise BadInput(f"{self.root} is a file, not a results folder", "give the OUTDIR of `fmkit detect -o OUTDIR`")
-        if not os.access(self.root, os.R_OK | os.X_OK):
-            raise BadInput(f"cannot read results folder {self.root} (permission denied)", "check its permissions")
+        self.store = store or io.store_for(str(root), **store_options)
+        self.uri = self.store.normalize(str(root), folder=True)  # an invalid bucket name: a usage error
+        # There and readable: a missing folder is a usage error; a wrong secret, a missing bucket or a
+        # denied listing fail here, in one line (exit 1), before anything else is read.
+        self.store.check_folder(self.uri, "results folder", "give the OUTDIR of `fmkit detect -o OUTDIR`")
 
     def location(self, name: str) -> str:
         """The full URI (or path) of a name inside the folder."""
-        return self.store.join(self.uri if self.remote else str(self.root), name)
+        return self.store.join(self.uri, name)
 
     def list(self) -> Iterator[Entry]:
         """Every file below the root (streamed; hidden names, temporary writes, left out)."""
-        return self.store.list(self.uri if self.remote else str(self.root), recursive=True)
+        return self.store.list(self.uri, recursive=True)
 
     def read_bytes(self, name: str) -> bytes:
         return self.store.read_bytes(self.location(name))
 
     def read_head(self, name: str, length: int) -> bytes:
         """The first `length` bytes (a ranged GET from a bucket; a short read locally)."""
-        if self.remote:
-            head = getattr(self.store, "read_head", None)
-            return head(self.location(name), length) if head else self.read_bytes(name)
-        with open(self.location(name), "rb") as f:
-            return f.read(length)
+        return self.store.read_head(self.location(name), length)
 
     def exists(self, name: str) -> bool:
         return self.store.exists(self.location(name))
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """fn over items, in order: concurrently for a bucket (each read is a round trip), in
-        this thread for a local folder."""
-        if not self.remote:
+        """fn over items, in order: concurrently where each read is a round trip (a bucket), in
+        this thread otherwise."""
+        if not self.store.reads_are_round_trips:
             return map(fn, items)
         pool = ThreadPoolExecutor(READERS, thread_name_prefix="fmkit-gallery-read")
 
@@ -104,30 +84,16 @@ class ResultsFolder:
         elsewhere. detect writes paths as given on its command line (absolute, or relative to
         where it ran; `s3://bucket/key` for a bucket); `outputs.original` may be relative to the
         folder itself."""
-        if self.remote:
-            if path.startswith(self.uri):
-                name = path[len(self.uri):]
-            elif "://" not in path and not path.startswith("/"):
-                name = posixpath.normpath(path)
-            else:
-                return None
-            return name if name and name != "." and not name.startswith("../") and name != ".." else None
-        p = Path(path)
-        root = self.root.resolve()
-        candidates = [(p, True)] if p.is_absolute() else [(Path.cwd() / p, False), (self.root / p, True)]
-        for candidate, accept_missing in candidates:
-            try:
-                rel = candidate.resolve().relative_to(root)
-            except (ValueError, OSError):
-                continue
-            if rel.parts and (accept_missing or candidate.exists()):
-                return rel.as_posix()
-        return None
+        if "://" in path or os.path.isabs(path):
+            return self.store.relative(self.uri, path)
+        cwd_relative = self.store.is_relative(path) and self.store.exists(path)  # where detect ran
+        here = self.store.relative(self.uri, path) if cwd_relative else None
+        return here or self.store.relative(self.uri, self.location(posixpath.normpath(path)))
 
 
 def denied(e: FmkitError) -> bool:
-    """An access-denied or rejected-credentials error: the whole run fails, not one card."""
-    return any(w in e.message for w in ("access denied", "was rejected", "credentials"))
+    """No credentials, rejected ones, or an action refused: the whole run fails, not one card."""
+    return isinstance(e, (AccessDenied, CredentialsError))
 
 
 @dataclass

@@ -18,8 +18,6 @@ Where the page goes and how it links the images:
 from __future__ import annotations
 
 import math
-import os
-import posixpath
 import threading
 import time
 from collections import Counter
@@ -59,22 +57,10 @@ class GallerySummary:
                 "lang": self.lang, "seconds": round(self.seconds, 3)}
 
 
-def check_presign(results: str, presign: int | None) -> None:
-    """--presign SECONDS: a positive number of seconds up to 7 days, and only for a bucket."""
-    if presign is None:
-        return
-    if presign <= 0 or presign > MAX_PRESIGN:
+def check_presign(presign: int | None) -> None:
+    """--presign SECONDS: a positive number of seconds up to 7 days."""
+    if presign is not None and (presign <= 0 or presign > MAX_PRESIGN):
         raise BadInput(f"--presign {presign} is out of range", f"give 1 to {MAX_PRESIGN} seconds (7 days)")
-    if not io.is_remote(str(results)):
-        raise BadInput("--presign needs an s3:// RESULTS", "local images are linked directly; drop --presign")
-
-
-def _bucket(uri: str) -> str | None:
-    if not io.is_remote(uri):
-        return None
-    from fmkit.io.s3 import parse  # no boto3 import: names only
-
-    return parse(uri)[0]
 
 
 class GalleryWriter:
@@ -88,26 +74,23 @@ class GalleryWriter:
         # Usage errors first, before any request goes out.
         strings(lang)  # unknown language
         results = str(results)
-        check_presign(results, presign)
+        check_presign(presign)
         if public_url_base is not None and urlsplit(public_url_base).scheme not in ("http", "https"):
             raise BadInput(f"--public-url-base {public_url_base!r} is not an http(s) URL",
                            "give the URL the RESULTS folder is served at, e.g. https://BUCKET.s3.REGION.amazonaws.com/results/")
         if presign and public_url_base:
             raise BadInput("--presign and --public-url-base both say how to link the images", "give one of them")
+        results_store = store or io.store_for(results, **(store_options or {}))
         out_text = str(out) if out is not None else results
-        self.out_remote = io.is_remote(out_text)
-        self.links = self._link_mode(results, out_text, presign, public_url_base)
+        self.out_store = io.store_for(out_text, **(store_options or {}))
+        if self.out_store.place(out_text) == results_store.place(results):
+            self.out_store = results_store  # one bucket, one client
+        self.out = self.out_store.normalize(out_text, folder=True)
+        self.links = self._link_mode(results_store, results, presign, public_url_base)
         # Then the places themselves.
-        self.folder = ResultsFolder(results, store=store, **(store_options or {}))
-        if self.out_remote:
-            self.out: str | Path = out_text.rstrip("/") + "/"
-            same = self.folder.remote and self.folder.uri == self.out
-            self.out_store = self.folder.store if self.folder.remote else io.store_for(self.out, **(store_options or {}))
-            if not same:
-                self.out_store.prepare_folder(self.out)
-        else:
-            self.out = Path(out).expanduser() if out is not None else self.folder.root
-            self.out_store = io.store_for(str(self.out))
+        self.folder = ResultsFolder(results, store=results_store)
+        if self.out != self.folder.uri:
+            self.out_store.check_folder_writable(self.out)
         self.lang, self.presign, self.force, self.public_url_base = lang, presign, force, public_url_base
         self.records: dict[str, Record] = {}
         self._lock = threading.Lock()
@@ -119,15 +102,12 @@ class GalleryWriter:
         self.image_origins = self._image_origins()
         self._check_out()
 
-    @staticmethod
-    def _link_mode(results: str, out: str, presign: int | None, base: str | None) -> str:
+    def _link_mode(self, results_store, results: str, presign: int | None, base: str | None) -> str:
         """How the page links its images: 'relative', 'presign' or 'base' (checked without I/O)."""
-        results_bucket, out_bucket = _bucket(results), _bucket(out)
-        if results_bucket is None and out_bucket is not None:
-            raise BadInput("a page in a bucket cannot show images from this machine's disk",
-                           "write the page to a local folder, or the results into the bucket (detect -o s3://...)")
-        same_place = results_bucket == out_bucket  # both local, or the same bucket
+        same_place = self.out_store.place(self.out) == results_store.place(results)  # one disk, or one bucket
         if presign:
+            if not results_store.can_presign:
+                raise BadInput("--presign needs an s3:// RESULTS", "local images are linked directly; drop --presign")
             if same_place:
                 raise BadInput("--presign is for a page outside the bucket: inside it, images are linked relatively",
                                "add -o DIR to write the page into a local folder with presigned image links")
@@ -136,15 +116,16 @@ class GalleryWriter:
             return "base"
         if same_place:
             return "relative"
-        raise BadInput(f"a page outside s3://{results_bucket} needs absolute image links",
+        if not results_store.can_presign:
+            raise BadInput("a page in a bucket cannot show images from this machine's disk",
+                           "write the page to a local folder, or the results into the bucket (detect -o s3://...)")
+        raise BadInput(f"a page outside {results_store.place(results)} needs absolute image links",
                        "pass --presign SECONDS (a private bucket) or --public-url-base URL (a public bucket or "
                        "website); or leave out -o to write the page into the results prefix")
 
     def _relative_prefix(self) -> str:
         """The path from the page's folder to the results folder ('.' when they are one)."""
-        if self.folder.remote:
-            return posixpath.relpath("/" + self.folder.prefix, "/" + self.out_store.parse(self.out)[1])
-        return Path(os.path.relpath(self.folder.root.resolve(), self.out.resolve())).as_posix()
+        return self.out_store.link(self.out, self.folder.uri)
 
     def _image_origins(self) -> tuple[str, ...]:
         """Where absolute image links point (for the page's Content-Security-Policy)."""
@@ -154,23 +135,11 @@ class GalleryWriter:
         parts = urlsplit(sample)
         return (f"{parts.scheme}://{parts.netloc}",)
 
-    @property
-    def _out_text(self) -> str:
-        return self.out if self.out_remote else str(self.out)
-
     def _out_file(self, name: str) -> str:
-        return self.out_store.join(self._out_text, name)
+        return self.out_store.join(self.out, name)
 
     def _check_out(self) -> None:
-        """Fail before reading anything when -o cannot hold the page (nothing is created yet)."""
-        if not self.out_remote:
-            if self.out.exists() and not self.out.is_dir():
-                raise OutputError(f"output path {self.out} is a file", "give a folder for -o")
-            existing = next(p for p in (self.out, *self.out.absolute().parents) if p.exists())
-            if not existing.is_dir():
-                raise OutputError(f"cannot create output folder {self.out}: {existing} is a file", "choose another -o")
-            if not os.access(existing, os.W_OK | os.X_OK):
-                raise OutputError(f"cannot write to folder {existing} (permission denied)", "choose another -o")
+        """Fail before reading anything when -o holds a page file fmkit did not write."""
         if self.force:
             return
         for name in FILES:
@@ -182,12 +151,7 @@ class GalleryWriter:
     def _ours(self, where: str) -> bool:
         """True when the file (or object) at `where` is one fmkit gallery wrote (its marker)."""
         try:
-            if self.out_remote:
-                head = getattr(self.out_store, "read_head", None)
-                start = head(where, 400) if head else self.out_store.read_bytes(where)[:400]
-            else:
-                with open(where, "rb") as f:
-                    start = f.read(400)
+            start = self.out_store.read_head(where, 400)
         except (OSError, FmkitError):
             return False
         return MARKER.encode() in start
@@ -276,11 +240,8 @@ class GalleryWriter:
         file renamed into place; one PutObject in a bucket)."""
         started = time.perf_counter()
         with self._lock:
-            if not self.out_remote and not self.out.is_dir():
-                try:
-                    self.out.mkdir(parents=True, exist_ok=True)
-                except OSError as e:
-                    raise OutputError(f"cannot create output folder {self.out}: {e.strerror}", "choose another -o") from None
+            if not self._page_written and self.out_store.folder_missing(self.out):
+                self.out_store.prepare_folder(self.out)  # created now, once there is a page to write
             records = list(self.records.values())
             self._writes += 1
             stamp = f"{time.time_ns():x}-{self._writes}"

@@ -173,12 +173,18 @@ class LocalStore:
 
     scheme = "file"
     complete_when_listed = False  # an upload may still be growing: watchers wait until it settles
+    reads_are_round_trips = False
+    can_presign = False
 
     def join(self, root: str, name: str) -> str:
         return os.path.join(root, *name.split("/")) if name else root
 
-    def normalize(self, uri: str) -> str:
+    def normalize(self, uri: str, folder: bool = False) -> str:
         return os.path.expanduser(str(uri))
+
+    def link(self, from_folder: str, to: str) -> str:
+        real = os.path.realpath
+        return Path(os.path.relpath(real(os.path.expanduser(to)), real(os.path.expanduser(from_folder)))).as_posix()
 
     def place(self, uri: str) -> str:
         return "local"
@@ -200,6 +206,26 @@ class LocalStore:
 
     def folder_missing(self, uri: str) -> bool:
         return not os.path.isdir(os.path.expanduser(uri))
+
+    def check_folder(self, uri: str, what: str, hint: str) -> None:
+        folder = Path(uri).expanduser()
+        if not folder.exists():
+            raise BadInput(f"{what} {folder} does not exist", hint)
+        if not folder.is_dir():
+            raise BadInput(f"{folder} is a file, not a {what}", hint)
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise BadInput(f"cannot read {what} {folder} (permission denied)", "check its permissions")
+
+    def check_folder_writable(self, uri: str) -> None:
+        """The folder, or the nearest existing folder above it, can take new files (nothing is created)."""
+        folder = Path(uri).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"output path {folder} is a file", "give a folder for -o")
+        existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+        if not existing.is_dir():
+            raise OutputError(f"cannot create output folder {folder}: {existing} is a file", "choose another -o")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write to folder {existing} (permission denied)", "choose another -o")
 
     def read_head(self, uri: str, length: int = 1024) -> bytes:
         with open(os.path.expanduser(uri), "rb") as f:

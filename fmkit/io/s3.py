@@ -14,6 +14,7 @@ import fnmatch
 import io
 import mimetypes
 import os
+import posixpath
 import re
 from typing import Any, BinaryIO, Iterator
 
@@ -164,6 +165,8 @@ class S3Store:
             raise s3_error(e, uri, self) from None
 
     complete_when_listed = True  # a PUT is atomic: a listed object is whole
+    reads_are_round_trips = True
+    can_presign = True
 
     # --- names ---
     def join(self, root: str, name: str) -> str:
@@ -172,8 +175,13 @@ class S3Store:
     def parse(self, uri: str) -> tuple[str, str]:
         return parse(uri)
 
-    def normalize(self, uri: str) -> str:
-        return str(uri)
+    def normalize(self, uri: str, folder: bool = False) -> str:
+        """A prefix is a folder: s3://b/results and .../results/ alike (the bucket name is checked)."""
+        parse(str(uri))
+        return str(uri).rstrip("/") + "/" if folder else str(uri)
+
+    def link(self, from_folder: str, to: str) -> str:
+        return posixpath.relpath("/" + parse(to)[1], "/" + parse(from_folder)[1])
 
     def place(self, uri: str) -> str:
         return f"{SCHEME}{parse(uri)[0]}"
@@ -183,13 +191,22 @@ class S3Store:
 
     def relative(self, root: str, uri: str) -> str | None:
         prefix = root.rstrip("/") + "/"
-        return uri[len(prefix):] or None if is_s3(uri) and uri.startswith(prefix) else None
+        if not (is_s3(uri) and uri.startswith(prefix)):
+            return None
+        name = posixpath.normpath(uri[len(prefix):])
+        return None if name in (".", "..") or name.startswith("../") else name
 
     def is_relative(self, uri: str) -> bool:
         return False  # a bucket key means the same object on every machine
 
     def folder_missing(self, uri: str) -> bool:
         return False  # a prefix needs no creating (the bucket itself is checked by prepare_folder)
+
+    def check_folder(self, uri: str, what: str, hint: str) -> None:
+        self.prepare_folder(uri)  # the bucket is there and this prefix may be listed: one small request
+
+    def check_folder_writable(self, uri: str) -> None:
+        self.prepare_folder(uri)
 
     # --- listing ---
     def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]:

@@ -35,10 +35,13 @@ class Store(Protocol):
     # An object is complete the moment it is listed (an S3 PUT is atomic); a local file may still
     # be growing while an upload writes it, so a watcher waits until it stops changing.
     complete_when_listed: bool
+    reads_are_round_trips: bool  # each read waits on a network: readers run several at once
+    can_presign: bool  # time-limited links a browser can open without credentials
 
     # --- names and places ---
     def join(self, root: str, name: str) -> str: ...
-    def normalize(self, uri: str) -> str: ...               # '~/out' -> '/home/me/out'; a URI stays itself
+    def normalize(self, uri: str, folder: bool = False) -> str: ...  # '~/out' -> '/home/me/out'; a prefix gets its '/'
+    def link(self, from_folder: str, to: str) -> str: ...   # the relative path from a page in one folder to another
     def place(self, uri: str) -> str: ...                   # 'local' or 's3://bucket': one disk, one bucket
     def contains(self, root: str, uri: str) -> bool: ...    # uri is root or below it (links resolved)
     def relative(self, root: str, uri: str) -> str | None: ...  # 'sub/bus.jpg', or None when outside root
@@ -49,6 +52,8 @@ class Store(Protocol):
     def exists(self, uri: str) -> bool: ...
     def is_folder(self, uri: str) -> bool: ...
     def folder_missing(self, uri: str) -> bool: ...         # a local folder that is not there (prefixes need none)
+    def check_folder(self, uri: str, what: str, hint: str) -> None: ...  # readable, else one line naming `what`
+    def check_folder_writable(self, uri: str) -> None: ...  # could be written into; nothing is created yet
     def open(self, uri: str) -> BinaryIO: ...
     def read_bytes(self, uri: str) -> bytes: ...
     def read_head(self, uri: str, length: int = 1024) -> bytes: ...  # the first bytes only
