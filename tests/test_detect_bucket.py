@@ -124,6 +124,25 @@ def test_output_inside_the_input_prefix_is_refused(detect, bucket):
     assert r.exit_code == 2 and "inside the input" in r.stderr
 
 
+@pytest.mark.parametrize("source, extra, out", [
+    ("{u}", ["-r"], "{u}results/"), ("{u}", [], "{u}"), ("{u}*.jpg", ["-r"], "{u}"), ("{u}*.jpg", [], "{u}"),
+    ("--watch", ["{u}", "-r"], "{u}results/"), ("--watch", ["{u}"], "{u}"),
+    ("{u}", [], "{u}results/"), ("{u}*.jpg", [], "{u}results/"),  # allowed: results are never read back
+])
+def test_output_inside_the_input_gets_one_exit_code_locally_and_in_a_bucket(detect, s3, bucket, tmp_path,
+                                                                           source, extra, out):
+    """The same usage error is exit 2 wherever the files are (a glob's folder counts as its input)."""
+    upload(s3, bucket, {"uploads/bus.jpg": BUS.read_bytes()})
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "bus.jpg").write_bytes(BUS.read_bytes())
+    codes = []
+    for u in (f"{tmp_path}/uploads/", f"s3://{bucket}/uploads/"):
+        r, _ = detect(source.format(u=u), *[e.format(u=u) for e in extra], "-o", out.format(u=u), "--max-polls", "1")
+        codes.append((r.exit_code, "inside the input" in r.stderr))
+    assert codes[0] == codes[1] and codes[0] in ((2, True), (0, False)), codes
+    assert codes[0][0] == (0 if out.endswith("results/") and "-r" not in extra else 2)
+
+
 def test_watch_a_prefix_processes_each_new_upload_once(cli, tiny_yolo, s3, bucket):
     upload(s3, bucket, {"uploads/first.jpg": BUS.read_bytes()})
 

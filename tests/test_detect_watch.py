@@ -88,6 +88,7 @@ def test_watch_needs_an_output_folder(cli, tmp_path):
     assert r.exit_code == 2 and "--watch needs -o" in r.stderr
     r = cli(["detect", "--watch", tmp_path / "nope", "-o", tmp_path / "out"])
     assert r.exit_code == 2 and "does not exist" in r.stderr
+    assert not (tmp_path / "out").exists()  # nothing is created before the arguments are checked
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")

@@ -24,7 +24,7 @@ from fmkit import interrupts, io
 from fmkit.detect.outputs import OutputFolder
 from fmkit.detect.results import DetectResult, RunSummary
 from fmkit.errors import BadInput
-from fmkit.io.sources import Source, expand, quick_check
+from fmkit.io.sources import Source, expand, quick_check, read_root
 from fmkit.profiles import Settings
 
 
@@ -162,11 +162,12 @@ def _check_arguments(sources: list[str], output: str | None, watch: str | None, 
         raise BadInput("--save-txt and --coco write files", "add -o OUTDIR")
     if not 0.0 < interval < float("inf"):
         raise BadInput(f"--interval {interval} must be a positive number of seconds", "for example --interval 1")
-    for root in ([watch] if watch is not None else sources):
-        if output is None or root == "-":
+    for arg in ([watch] if watch is not None else sources):
+        if output is None or arg == "-":
             continue
+        root = read_root(arg)
         if io.inside(output, root) and (recursive or io.inside(root, output)):
-            raise BadInput(f"the output {output} is inside the input {root}",
+            raise BadInput(f"the output {output} is inside the input {arg}",
                            "it would detect its own results, forever when watching; write results elsewhere")
 
 

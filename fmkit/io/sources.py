@@ -131,6 +131,16 @@ def _remote(arg: str, recursive: bool, exclude: str | None, **store_options) -> 
     yield from _folder(arg, recursive, exclude, **store_options)
 
 
+def read_root(arg: str) -> str:
+    """The folder an argument reads from: a folder itself, a glob's literal folder
+    ('uploads/*.jpg' -> 'uploads/', 's3://b/in/**/x.png' -> 's3://b/in/'); a file is its own root."""
+    first = min((i for i, c in enumerate(arg) if c in _GLOB_CHARS), default=None)
+    if first is None:
+        return arg
+    cut = arg.rfind("/", 0, first)
+    return arg[:cut + 1] if cut >= 0 else "."
+
+
 def quick_check(args: Iterable[str]) -> list[str]:
     """Local arguments that name nothing at all (no file, folder or glob match): found in
     milliseconds, so `fmkit detect nope.jpg` fails before a model loads."""
