@@ -242,6 +242,26 @@ def test_rerun_of_a_chunk_takes_over_what_a_dead_worker_left(dask_cluster, s3, b
     run.close()
 
 
+def test_workers_without_credentials_say_so_and_how_to_give_them_some(detect, s3_env, bucket, tmp_path):
+    """The user running the command has credentials, the workers do not: one line that says it is
+    the workers (and what gives them some), no misleading '0 images' totals before it."""
+    import logging
+
+    from distributed import LocalCluster
+
+    bare = tmp_path / "worker-home"
+    bare.mkdir()
+    no_keys = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true",
+               "HOME": str(bare), "AWS_CONFIG_FILE": str(bare / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(bare / "none")}
+    with LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env=no_keys, silence_logs=logging.ERROR) as cluster:
+        r, lines = detect(BUS, "-o", f"s3://{bucket}/results/", "--cluster", cluster.scheduler_address)
+    assert r.exit_code == 1 and lines == []
+    [line] = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("cluster ")]
+    assert line.startswith("error: on worker ") and "no AWS credentials found" in line, line
+    assert "instance role" in line and "dask worker" in line and "0 images" not in r.stderr
+
+
 def _close(x, y) -> bool:
     """Two drawings of the same boxes in another order differ only where boxes overlap."""
     import numpy as np

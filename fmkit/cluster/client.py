@@ -271,14 +271,24 @@ def _payload(future) -> dict:
                              "the same fmkit version must be installed on every worker") from None
 
 
+WORKER_CREDENTIALS = ("each worker uses its own AWS credential chain (keys never travel from this machine): give "
+                      "the workers' machines an IAM instance role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                      "(and AWS_ENDPOINT_URL for an S3-compatible server) where `dask worker` starts")
+
+
 def _rebuild(fatal: dict) -> FmkitError:
+    """A worker's fatal error as the one line this client reports. Credentials are the worker's
+    own: the user running the command may well have some, so the line says whose were missing."""
     from fmkit import errors
 
     cls = getattr(errors, fatal.get("type", ""), None)
     if not (isinstance(cls, type) and issubclass(cls, FmkitError)):
         cls = RuntimeFailure
-    error = cls(fatal["message"], fatal.get("hint"))
-    return error
+    if issubclass(cls, (errors.CredentialsError, errors.AccessDenied)):
+        host = fatal.get("host") or "?"
+        hint = WORKER_CREDENTIALS if issubclass(cls, errors.CredentialsError) else fatal.get("hint")
+        return cls(f"on worker {host}: {fatal['message']}", hint)
+    return cls(fatal["message"], fatal.get("hint"))
 
 
 def _result(entry: dict) -> DetectResult:

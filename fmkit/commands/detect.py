@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from fmkit import output
+from fmkit.errors import FmkitError
 from fmkit.commands.common import (DeviceOpt, ForceOpt, JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt,
                                    fmkit_command, session)
 
@@ -96,8 +97,12 @@ def detect(
     try:
         for result in run:
             view.result(result)
-    finally:
-        view.summary(run.summary, run.model, run.folder, watching=watch is not None)
+    except FmkitError:
+        raise  # the error line says what happened; totals of a run that failed would only mislead
+    except BaseException:
+        view.summary(run.summary, run.model, run.folder, watching=watch is not None)  # Ctrl-C: what was done
+        raise
+    view.summary(run.summary, run.model, run.folder, watching=watch is not None)
     if watch is None and not run.summary.images and not run.summary.failed and not (run.folder and run.folder.skipped):
         output.warn("no images to process (empty list on stdin?)")
     if run.summary.failed:
