@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from processes import fmkit_popen
+
 from test_detect import BUS, ZIDANE
 
 
@@ -95,9 +97,9 @@ def test_watch_needs_an_output_folder(cli, tmp_path):
 def test_ctrl_c_stops_the_watcher_cleanly(tiny_yolo, tmp_path):
     uploads, results = tmp_path / "uploads", tmp_path / "results"
     uploads.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "fmkit", "detect", "--watch", str(uploads), "-o", str(results),
-                             "--model", str(tiny_yolo), "--imgsz", "160", "--json", "--interval", "0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ)
+    proc = fmkit_popen(["detect", "--watch", uploads, "-o", results, "--model", tiny_yolo, "--imgsz", "160", "--json",
+                        "--interval", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                       env=os.environ)
     try:
         (uploads / "bus.jpg").write_bytes(BUS.read_bytes())
         deadline = time.time() + 60

@@ -7,13 +7,13 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from generate_runs import generations as _generations
 from generate_runs import run_events as _run
 from generate_runs import settings_for as _settings
+from processes import fmkit_popen
 
 FP32 = ["--set", "generate.weights=float32"]
 
@@ -233,9 +233,8 @@ def test_ctrl_c_mid_stream_exits_130_without_traceback(tmp_path, tiny_gpt2):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Star Trek\n" * 20000)
     with open(prompts) as stdin:
-        proc = subprocess.Popen([sys.executable, "-m", "fmkit", "generate", "-", "-m", str(tiny_gpt2), "-n", "100"],
-                                stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=tmp_path, env=os.environ.copy())
+        proc = fmkit_popen(["generate", "-", "-m", tiny_gpt2, "-n", "100"], stdin=stdin, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ.copy())
         proc.stdout.readline()  # it is generating now
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)

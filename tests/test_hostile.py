@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import fmkit_popen, interrupt
 
 ASSETS = Path(importlib.util.find_spec("ultralytics").origin).parent / "assets"  # found without importing it
 BUS = ASSETS / "bus.jpg"
@@ -607,13 +608,12 @@ def test_ctrl_c_during_a_long_generate_exits_130(tiny_gpt2, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Star Trek\n" * 5000)
     with open(prompts) as stdin:
-        proc = subprocess.Popen([sys.executable, "-m", "fmkit", "generate", "-", "-m", str(tiny_gpt2), "-r", "64",
-                                 "-n", "4", "--no-stream", "--json", "--set", "generate.batch_size=1"],
-                                stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ.copy())
+        proc = fmkit_popen(["generate", "-", "-m", tiny_gpt2, "-r", "64", "-n", "4", "--no-stream", "--json", "--set",
+                            "generate.batch_size=1"], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=tmp_path, env=os.environ.copy())
         proc.stdout.readline()  # generating now
         started = time.monotonic()
-        err = _interrupt(proc)
+        err = interrupt(proc)
     assert proc.returncode == 130, err
     assert time.monotonic() - started < 15 and "Traceback" not in err
 
@@ -709,15 +709,14 @@ def test_a_write_that_runs_out_of_space_is_exit_1_and_leaves_nothing(tmp_path):
 def test_ctrl_c_during_detect_coco_writes_a_partial_file_that_says_so(tiny_yolo, tmp_path):
     uploads, results = tmp_path / "uploads", tmp_path / "results"
     uploads.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "fmkit", "detect", "--watch", str(uploads), "-o", str(results),
-                             "--coco", "--model", str(tiny_yolo), "--imgsz", "160", "--interval", "0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env=os.environ.copy())
+    proc = fmkit_popen(["detect", "--watch", uploads, "-o", results, "--coco", "--model", tiny_yolo, "--imgsz", "160",
+                        "--interval", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                       env=os.environ.copy())
     shutil.copy(BUS, uploads / "bus.jpg")
     deadline = time.time() + 60
     while not (results / "bus.jpg.json").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
-    err = _interrupt(proc)
+    err = interrupt(proc)
     assert proc.returncode == 130, err
     assert not (results / "coco.json").exists()
     coco = json.loads((results / "coco-partial.json").read_text())
@@ -792,11 +791,3 @@ def test_profile_values_with_markup_are_shown_as_given(cli):
     assert "[/x][red]m" in r.stdout.replace("\n", "")
 
 
-def _interrupt(proc) -> str:
-    """Ctrl-C to a running fmkit, then its stderr once it has exited (killed if it hangs)."""
-    try:
-        proc.send_signal(signal.SIGINT)
-        return proc.communicate(timeout=30)[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
