@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from fmkit.errors import BadInput, OutputError, RuntimeFailure
+from fmkit.io.names import first_free
 from fmkit.io.store import Entry
 
 # Errors that are the machine's fault, not the path's: exit 1 (run time), not 2 (usage).
@@ -155,13 +156,7 @@ def _alive(pid: int) -> bool:
 
 def unique_path(path: Path) -> Path:
     """`path` if free, else the first free `stem-2.ext`, `stem-3.ext`, ... (never clobbers)."""
-    path = Path(path)
-    if not os.path.lexists(path):
-        return path
-    n = 2
-    while os.path.lexists(candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")):
-        n += 1
-    return candidate
+    return first_free(Path(path), os.path.lexists)
 
 
 def _entry(path: str, name: str, st: os.stat_result) -> Entry:
