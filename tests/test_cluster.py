@@ -246,6 +246,7 @@ def test_workers_without_credentials_say_so_and_how_to_give_them_some(detect, s3
     """The user running the command has credentials, the workers do not: one line that says it is
     the workers (and what gives them some), no misleading '0 images' totals before it."""
     import logging
+    import warnings
 
     from distributed import LocalCluster
 
@@ -253,8 +254,11 @@ def test_workers_without_credentials_say_so_and_how_to_give_them_some(detect, s3
     bare.mkdir()
     no_keys = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true",
                "HOME": str(bare), "AWS_CONFIG_FILE": str(bare / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(bare / "none")}
-    with LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                      env=no_keys, silence_logs=logging.ERROR) as cluster:
+    with warnings.catch_warnings():  # another test's cluster may hold the dashboard port: a free one is taken
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, env=no_keys, silence_logs=logging.ERROR)
+    with cluster:
         r, lines = detect(BUS, "-o", f"s3://{bucket}/results/", "--cluster", cluster.scheduler_address)
     assert r.exit_code == 1 and lines == []
     [line] = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("cluster ")]

@@ -19,7 +19,7 @@ from test_detect import BUS, ZIDANE
 
 
 def test_watcher_waits_for_complete_files_and_hands_each_out_once(tmp_path):
-    from fmkit.detect.watch import FolderWatcher
+    from fmkit.runs.watch import FolderWatcher
 
     folder = tmp_path / "uploads"
     folder.mkdir()

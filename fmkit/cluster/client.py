@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from fmkit import catalog, environment
 from fmkit.cluster import Address, parse_address
 from fmkit.cluster.worker import ChunkSpec, SourceRef
-from fmkit.detect.outputs import OutputFolder
+from fmkit.runs.folder import OutputFolder
 from fmkit.detect.results import Detection, DetectResult
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure
 from fmkit.io.sources import Source

@@ -131,16 +131,16 @@ class _Runner:
     def __init__(self, spec: ChunkSpec):
         from fmkit import environment
         from fmkit.detect.in_process import InProcess
-        from fmkit.detect.outputs import OutputFolder
+        from fmkit.detect.outputs import DetectionFolder
 
         environment.prepare(offline=spec.offline)
         _heap_for_tensors()
         self.spec = spec
         self._check_paths([spec.output] if spec.output else [])
         self.executor = InProcess(spec.settings, spec.classes)
-        self.folder: OutputFolder | None = None
+        self.folder: DetectionFolder | None = None
         if spec.output:
-            self.folder = OutputFolder(spec.output, save_txt=spec.save_txt, force=spec.force,
+            self.folder = DetectionFolder(spec.output, save_txt=spec.save_txt, force=spec.force,
                                        store_options=spec.store_options)
             self.executor.attach(self.folder)
 

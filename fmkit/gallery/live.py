@@ -12,7 +12,7 @@ from __future__ import annotations
 
 def attach(run, lang: str = "en") -> None:
     """Hook a GalleryWriter onto a DetectRun (which has created OUTDIR already)."""
-    from fmkit.detect.outputs import SCHEMA
+    from fmkit.runs.folder import SCHEMA
     from fmkit.gallery.writer import GalleryWriter
 
     writer = GalleryWriter(run.folder.folder, lang=lang, store=run.folder.store)

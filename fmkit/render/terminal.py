@@ -212,7 +212,7 @@ class DetectView:
     def summary(self, s, model: str, folder, watching: bool = False) -> None:
         # A watcher's wall time is mostly waiting for uploads: images/s would say nothing.
         rate = "" if watching else f" ({s.images_per_second:.1f} images/s)"
-        line = f"{s.images} images, {s.detections} objects, {s.failed} failed, {s.seconds:.2f} s{rate}, model {model}"
+        line = f"{s.images} images, {s.objects} objects, {s.failed} failed, {s.seconds:.2f} s{rate}, model {model}"
         if self.json:
             _output().notice(line, self.quiet)
             return

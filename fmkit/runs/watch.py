@@ -1,4 +1,4 @@
-"""`fmkit detect --watch`: notice images that appear under a folder or bucket prefix, once each,
+"""`--watch` (detect, segment): notice images that appear under a folder or bucket prefix, once each,
 when complete.
 
 A local file counts as complete when its size and modification time are the same on two polls
