@@ -32,11 +32,11 @@ def check_saver_keys(settings: Any) -> None:
                                "or drop the key")
 
 
-def check_strategy_device(strategy: str, device: str, offload_available: bool) -> None:
-    """A ladder step named in the profile that cannot run on this device -> ProfileError."""
-    if strategy in planner.OFFLOAD_STEPS and not (device.startswith("cuda") and offload_available):
-        need = "a CUDA device" if not device.startswith("cuda") else "the accelerate package"
-        raise ProfileError(f"diffuse.strategy = {strategy!r} needs {need}; this run is on {device}",
+def check_strategy_device(strategy: str, kind: str, offload_available: bool) -> None:
+    """A ladder step named in the profile that cannot run on this kind of device -> ProfileError."""
+    if strategy in planner.OFFLOAD_STEPS and not (kind == "cuda" and offload_available):
+        need = "a CUDA device" if kind != "cuda" else "the accelerate package"
+        raise ProfileError(f"diffuse.strategy = {strategy!r} needs {need}; this run is on {kind}",
                            "use diffuse.strategy=auto, or one of " + ", ".join(planner.ORDER["cpu"]))
 
 
@@ -64,8 +64,7 @@ def choose(settings: Any, inputs: planner.PlanInputs) -> planner.Choice:
     if d.strategy == "custom":
         return planner.custom(inputs, MemoryPlan.from_settings(d))
     if d.strategy != "auto":
-        check_strategy_device(d.strategy, "cuda" if inputs.device_kind == "cuda" else inputs.device_kind,
-                              inputs.offload_available)
+        check_strategy_device(d.strategy, inputs.device_kind, inputs.offload_available)
     return planner.choose(inputs, d.strategy, compile=d.compile)
 
 
