@@ -43,6 +43,15 @@ class ModelUnavailable(FmkitError):
     """The model is neither on this machine nor reachable. Exit code 1."""
 
 
+class ModelNotHere(ModelUnavailable):
+    """A catalog model that is not on this machine and cannot be fetched now (offline, no network);
+    `source` says which, so a caller can offer another route (fmkit pull offers the offline one)."""
+
+    def __init__(self, message: str, hint: str | None = None, source=None):
+        super().__init__(message, hint)
+        self.source = source
+
+
 class RuntimeFailure(FmkitError):
     """A run-time failure that is not the user's fault: unreadable image, out of memory."""
 

@@ -215,12 +215,13 @@ def test_schemas_and_candidates():
 
 
 def test_agent_offline_without_the_chat_model(cli, monkeypatch):
-    import fmkit.catalog as catalog
+    import fmkit.catalog.loaded as loaded
+    import fmkit.catalog.lookup as names
 
-    monkeypatch.setattr(catalog, "package_dir", lambda spec: None)
+    monkeypatch.setattr(names, "package_dir", lambda spec: None)
     import fmkit.agent.run as agent_run
 
-    monkeypatch.setattr(catalog, "_LOADED", {})  # a chat model an earlier test loaded in this process
+    monkeypatch.setattr(loaded, "_LOADED", {})  # a chat model an earlier test loaded in this process
     monkeypatch.setattr(agent_run, "_PLANNERS", {})
     r = cli(["agent", "draw me a cat", "--offline"])
     assert r.exit_code == 1 and "fmkit pull smollm2" in r.stderr and len(r.stderr.strip().splitlines()) <= 2

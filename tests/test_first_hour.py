@@ -46,7 +46,7 @@ def test_generation_hint_mentions_smollm2_only_while_the_catalog_has_it(monkeypa
     assert "--model smollm2" in catalog.unavailable_hint(source)
     assert "fmkit pull gpt2" in catalog.unavailable_hint(source)  # the generate command: pull it while online
     without = {k: v for k, v in catalog.CATALOG.items() if k != "smollm2"}
-    monkeypatch.setattr(catalog, "CATALOG", without)
+    monkeypatch.setattr(catalog.lookup, "CATALOG", without)
     hint = catalog.unavailable_hint(source)
     assert "smollm2" not in hint and "--model PATH" in hint
 

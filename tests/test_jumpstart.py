@@ -88,8 +88,8 @@ def no_download(monkeypatch):
         calls.append(source.label)
         raise catalog.ModelUnavailable(f"model '{source.label}' is not on this machine (test)")
 
-    monkeypatch.setattr(catalog, "local_path", local_path)
-    monkeypatch.setattr(catalog, "download", lambda *a, **k: pytest.fail("download attempted"))
+    monkeypatch.setattr(catalog.fetch, "local_path", local_path)
+    monkeypatch.setattr(catalog.fetch, "download", lambda *a, **k: pytest.fail("download attempted"))
     return calls
 
 

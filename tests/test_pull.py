@@ -22,8 +22,8 @@ def local_asset_server(tmp_path, monkeypatch):
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(catalog, "YOLO_ASSET_URL", f"http://127.0.0.1:{server.server_port}/{{name}}")
-    monkeypatch.setattr(catalog, "network_reachable", lambda host=None: True)
+    monkeypatch.setattr(catalog.kinds, "YOLO_ASSET_URL", f"http://127.0.0.1:{server.server_port}/{{name}}")
+    monkeypatch.setattr(catalog.fetch, "network_reachable", lambda host=None: True)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     yield served
     server.shutdown()

@@ -48,7 +48,7 @@ def convert(gguf_path: Path, target: Path, notify=lambda message: None) -> Path:
         raise ModelUnavailable(f"reading {gguf_path.name} needs the Python package gguf",
                                "pip install gguf") from None
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     notify(f"converting {gguf_path.name} once into {target} (about half a minute)")
     started = time.perf_counter()

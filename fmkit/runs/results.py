@@ -7,7 +7,7 @@ Plain data, no torch: the cluster client, the gallery and the agent read results
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 
@@ -20,6 +20,7 @@ class ImageResult:
     model: str
     width: int | None = None
     height: int | None = None
+    _: KW_ONLY  # what a capability adds comes next, positionally: DetectResult(src, model, w, h, detections)
     seconds: float = 0.0
     error: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
