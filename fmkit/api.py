@@ -20,12 +20,15 @@ warnings on stderr in scripts and notebooks).
 
 from __future__ import annotations
 
+import functools
 import logging
+import uuid
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping
 
 from fmkit import catalog, environment
 from fmkit.errors import BadInput
+from fmkit.api_setup import SetupMethods
 from fmkit.profiles import Settings, load_settings
 
 log = logging.getLogger("fmkit")
@@ -35,6 +38,17 @@ Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
 
 def _log_notice(message: str) -> None:
     log.warning(message)
+
+
+def _on_behalf(method: Callable) -> Callable:
+    """Run a Session method with the catalog knowing whose models it loads and whom to tell
+    (fmkit/catalog/context.py); runs that load later keep this context (contextvars)."""
+    @functools.wraps(method)
+    def wrapper(self: "Session", *args: Any, **kwargs: Any) -> Any:
+        with catalog.on_behalf_of(self._owner, self.notify):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _texts(texts: str | Iterable[str], what: str) -> Iterator[str]:
@@ -47,7 +61,7 @@ def _texts(texts: str | Iterable[str], what: str) -> Iterator[str]:
         yield text
 
 
-class Session:
+class Session(SetupMethods):
     """Settings, loaded models and the lesson loops, shared by every front end (see the module docstring)."""
 
     def __init__(self, profile: str | None = None, *, offline: bool | None = None,
@@ -59,6 +73,7 @@ class Session:
         self.device = device
         self.notify = notify or _log_notice
         self.option_source = option_source
+        self._owner = f"session-{uuid.uuid4().hex[:8]}"  # whose models these are (close() forgets them)
         self.settings = self.settings_for()  # a typo'd profile or key fails here, at once
 
     def __repr__(self) -> str:
@@ -74,8 +89,8 @@ class Session:
         return load_settings(self.profile, self._sets, explicit, option_source=self.option_source)
 
     def close(self) -> None:
-        """Forget the loaded models (their memory is freed once nothing else holds them)."""
-        catalog.clear_loaded()
+        """Forget the models this Session loaded (freed once no other Session uses them)."""
+        catalog.release(self._owner)
 
     def __enter__(self) -> "Session":
         return self
@@ -85,11 +100,13 @@ class Session:
 
     # --- How BERT reads text --------------------------------------------------------------
 
+    @_on_behalf
     def tokenize(self, text: str, *, model: str | None = None, pair: str | None = None, special: bool = True,
                  **options: Any):
         """One text -> TokenizeResult (tokens, ids, character spans, special and ## pieces)."""
         return next(iter(self.iter_tokenize([text], model=model, pair=pair, special=special, **options))).items()[0]
 
+    @_on_behalf
     def iter_tokenize(self, texts: Iterable[str], *, model: str | None = None, pair: str | None = None,
                       special: bool = True, **options: Any):
         """Many texts, streamed in batches of `bert.tokenize_batch_size` (TokenBatch objects)."""
@@ -101,6 +118,7 @@ class Session:
         tok = load_tokenizer(settings.bert.model)
         return tokenize_batches(tok, _texts(texts, "text"), pair, special, settings.bert.tokenize_batch_size)
 
+    @_on_behalf
     def attention(self, text: str, *, model: str | None = None, **options: Any):
         """Run BERT once on `text` -> AttentionResult with every layer's and head's attention."""
         from fmkit.bert.attention import compute_attention, load_bert
@@ -115,6 +133,7 @@ class Session:
             self.notify(note)
         return result
 
+    @_on_behalf
     def positional(self, length: int | None = None, dim: int | None = None, *, dims: str | list[int] | None = None,
                    model: str | None = None, learned: bool = False, **options: Any):
         """The sinusoidal encoding (length x dim), or with `model`/`learned` BERT's learned one."""
@@ -138,6 +157,7 @@ class Session:
 
     # --- How GPT-2 writes ------------------------------------------------------------------
 
+    @_on_behalf
     def generate(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
                  greedy: bool = False, truncate: bool = False, stream: bool = False, **options: Any):
         """Continue each prompt -> list of Generation (in input order). With `stream=True`, yields
@@ -150,6 +170,7 @@ class Session:
             return (event.text for event in run if isinstance(event, Piece))
         return [event for event in run if isinstance(event, Generation)]
 
+    @_on_behalf
     def iter_generate(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
                       greedy: bool = False, truncate: bool = False, stream: bool = False, **options: Any):
         """GenerateRun: iterate for Piece (when streaming) and Generation events; notices go to notify."""
@@ -163,6 +184,7 @@ class Session:
 
     # --- How Stable Diffusion paints -------------------------------------------------------
 
+    @_on_behalf
     def diffuse(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
                 negative_prompt: str | None = None, save: bool | str | Path = False, force: bool = False,
                 progress: Progress | None = None, **options: Any) -> list:
@@ -171,6 +193,7 @@ class Session:
         return list(self.iter_diffuse(prompts, model=model, seed=seed, negative_prompt=negative_prompt, save=save,
                                       force=force, progress=progress, **options))
 
+    @_on_behalf
     def iter_diffuse(self, prompts: str | Iterable[str], *, model: str | None = None, seed: int | None = None,
                      negative_prompt: str | None = None, save: bool | str | Path = False, force: bool = False,
                      progress: Progress | None = None, **options: Any):
@@ -183,6 +206,7 @@ class Session:
 
     # --- How YOLO sees ---------------------------------------------------------------------
 
+    @_on_behalf
     def detect(self, sources: str | Path | Iterable[str | Path] | None = None, *, model: str | None = None,
                output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
                interval: float = 0.5, max_polls: int | None = None, save_txt: bool = False, coco: bool = False,
@@ -205,6 +229,7 @@ class Session:
 
     # --- Vision + language: describe, imagine --verify, agent -------------------------------
 
+    @_on_behalf
     def describe(self, sources: str | Path | Iterable[str | Path], *, style: str = "caption",
                  chat_model: str | None = None, model: str | None = None, **options: Any):
         """Detect, build a scene (labels, counts, places, sizes) and let the chat model
@@ -219,6 +244,7 @@ class Session:
         return describe(self, [str(s) for s in sources], style=style, chat_model=chat_model, notify=self.notify,
                         model=model, **options)
 
+    @_on_behalf
     def imagine(self, prompt: str, *, verify: bool = True, attempts: int | None = None, seed: int | None = None,
                 save: bool | str | Path = False, force: bool = False, model: str | None = None,
                 detect_model: str | None = None, progress: Progress | None = None, on_attempt: Callable | None = None,
@@ -233,6 +259,7 @@ class Session:
                        notify=self.notify, on_attempt=on_attempt, detect_options=detect_options,
                        progress=progress, model=model, **options)
 
+    @_on_behalf
     def agent(self, request: str, files: Iterable[str | Path] | None = None, *, dry_run: bool = False,
               chat_model: str | None = None, seed: int | None = None):
         """English or Korean request -> the chat model picks a tool (a Session method) and its

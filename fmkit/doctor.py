@@ -10,7 +10,10 @@ import os
 import platform
 import sys
 import threading
-from typing import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fmkit.profiles import Settings
 
 from fmkit import __version__
 
@@ -46,13 +49,11 @@ def _torch_facts() -> dict:
     return facts
 
 
-def diagnose(profile: str | None = None, sets: Iterable[str] = (), offline: bool = False) -> dict:
-    """The doctor's report (the `--json` object): versions, devices, memory, profile, network, caches, models."""
+def diagnose(settings: "Settings") -> dict:
+    """The doctor's report (the `--json` object): versions, devices, memory, profile, network,
+    caches, models, for these settings (Session.doctor(); the environment is prepared already)."""
     from fmkit import catalog, environment, hardware
-    from fmkit.profiles import load_settings
-
-    environment.prepare(offline=offline)
-    settings = load_settings(profile, sets or ())
+    from fmkit.catalog.inventory import profile_models
     # The network probe (up to 2 s) runs while torch imports (~3 s), so doctor stays fast.
     reach: dict[str, bool] = {}
     if not environment.offline_requested():
@@ -67,7 +68,7 @@ def diagnose(profile: str | None = None, sets: Iterable[str] = (), offline: bool
 
     from huggingface_hub import constants
 
-    used = {settings.bert.model, settings.generate.model, settings.diffuse.model, settings.detect.model}
+    used = set(profile_models(settings).values())
     models = {}
     for name in sorted(used | set(catalog.CATALOG)):
         try:
@@ -96,8 +97,7 @@ def diagnose(profile: str | None = None, sets: Iterable[str] = (), offline: bool
                    "YOLO weights": str(catalog.yolo_weights_dir()),
                    "YOLO_CONFIG_DIR": os.environ.get("YOLO_CONFIG_DIR")},
         "models_present": models,
-        "profile_models": {"bert": settings.bert.model, "generate": settings.generate.model,
-                           "diffuse": settings.diffuse.model, "detect": settings.detect.model},
+        "profile_models": profile_models(settings),
         "memory": _memory_plan(settings, device),
     }
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fmkit.errors import BadInput
 from fmkit.bucket import RESULTS, UPLOADS, layout
 
 VERSION = "2012-10-17"
@@ -32,11 +33,18 @@ def page_policy(bucket: str, base: str = "") -> dict[str, Any]:
     ]}
 
 
-def policies(uri: str) -> list[dict[str, Any]]:
-    """Both policies for the bucket (and base prefix) in `uri`, with what each is for."""
+def policies(uri: str, only: str | None = None) -> list[dict[str, Any]]:
+    """Both policies for the bucket (and base prefix) in `uri`, with what each is for; or just
+    the one named `only` (detector | page)."""
     bucket, base = layout(uri)
-    return [
+    items = [
         {"name": "detector", "for": "the IAM user (or instance role) that runs fmkit detect",
          "policy": detector_policy(bucket, base)},
         {"name": "page", "for": "the web page's read-only IAM user", "policy": page_policy(bucket, base)},
     ]
+    if only is None:
+        return items
+    chosen = [item for item in items if item["name"] == only]
+    if not chosen:
+        raise BadInput(f"no policy named '{only}'", "choose detector or page")
+    return chosen

@@ -29,7 +29,7 @@ OriginOpt = Annotated[Optional[str], typer.Option(
 EndpointOpt = Annotated[Optional[str], typer.Option(
     "--endpoint-url", metavar="URL", help="An S3-compatible server (default: AWS_ENDPOINT_URL_S3, "
     "AWS_ENDPOINT_URL, else AWS).", rich_help_panel="AWS")]
-ProfileOpt = Annotated[Optional[str], typer.Option(
+AwsProfileOpt = Annotated[Optional[str], typer.Option(
     "--aws-profile", metavar="NAME", help="Profile in ~/.aws/credentials or ~/.aws/config (default: AWS_PROFILE).",
     rich_help_panel="AWS")]
 RegionOpt = Annotated[Optional[str], typer.Option(
@@ -41,10 +41,10 @@ _MARKS = {"pass": "[green]✓[/green]", "created": "[green]✓[/green]", "set": 
           "unsupported": "[yellow]![/yellow]", "skip": "[dim]-[/dim]"}
 
 
-def _store(endpoint_url: str | None, aws_profile: str | None, region: str | None):
-    from fmkit.io.s3 import S3Store
+def _session():
+    from fmkit.api import Session
 
-    return S3Store(endpoint_url=endpoint_url, profile=aws_profile, region=region)
+    return Session(notify=lambda message: output.notice(message), option_source="command option")
 
 
 def _line(label: str, row: dict[str, Any]) -> None:
@@ -59,23 +59,21 @@ def _line(label: str, row: dict[str, Any]) -> None:
 @bucket_app.command("init")
 @fmkit_command
 def init(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = None,
-         aws_profile: ProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
+         aws_profile: AwsProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
     """Create the bucket (if missing), its uploads/ and results/ folders, and a CORS rule for --origin."""
-    from fmkit.bucket.init import init_bucket
-
-    for step in init_bucket(_store(endpoint_url, aws_profile, region), uri, origin):
+    steps = _session().bucket_init(uri, origin, endpoint_url=endpoint_url, profile=aws_profile, region=region)
+    for step in steps:
         output.emit_json(step) if json_ else _line(step["step"], step)
 
 
 @bucket_app.command("check")
 @fmkit_command
 def check(uri: UriArg, origin: OriginOpt = None, endpoint_url: EndpointOpt = None,
-          aws_profile: ProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
+          aws_profile: AwsProfileOpt = None, region: RegionOpt = None, json_: JsonOpt = False) -> None:
     """Where the credentials come from, then pass/fail for each thing the pipeline does. Exit 1 on a failure."""
-    from fmkit.bucket.check import check_bucket
-
     failed = 0
-    for row in check_bucket(_store(endpoint_url, aws_profile, region), uri, origin):
+    rows = _session().bucket_check(uri, origin, endpoint_url=endpoint_url, profile=aws_profile, region=region)
+    for row in rows:
         failed += row["status"] == "fail"
         output.emit_json(row) if json_ else _line(row["check"], row)
     if failed:
@@ -94,18 +92,10 @@ def policy(uri: UriArg, only: OnlyOpt = None, json_: JsonOpt = False) -> None:
     """Print least-privilege IAM policies: one for the detector, a read-only one for the web page."""
     import json
 
-    from fmkit.bucket.policy import policies
-
-    items = policies(uri)
-    if only is not None:
-        items = [item for item in items if item["name"] == only]
-        if not items:
-            from fmkit.errors import BadInput
-
-            raise BadInput(f"no policy named '{only}'", "choose detector or page")
-        if not json_:
-            print(json.dumps(items[0]["policy"], indent=2))
-            return
+    items = _session().bucket_policy(uri, only)
+    if only is not None and not json_:
+        print(json.dumps(items[0]["policy"], indent=2))
+        return
     for item in items:
         if json_:
             output.emit_json(item)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from fmkit import output
-from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, SetOpt, fmkit_command
+from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, SetOpt, fmkit_command, session
 
 
 @fmkit_command
 def doctor(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
            json_: JsonOpt = False) -> None:
     """Show Python, library versions, devices, memory, the chosen profile, offline state and caches."""
-    from fmkit.doctor import diagnose
-
-    report = diagnose(profile, sets or (), offline)
+    report = session(profile, sets, offline).doctor()
     if json_:
         output.emit_json(report)
     else:

@@ -7,33 +7,14 @@ from typing import Annotated, Optional
 import typer
 
 from fmkit import output
-from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt, fmkit_command
-from fmkit.errors import FmkitError
-
-# catalog, environment and profiles are imported when a command runs, so `fmkit --help` stays fast.
-
-
-def _profile_models(profile: str | None, sets: list[str] | None) -> dict[str, str]:
-    from fmkit.profiles import load_settings
-
-    s = load_settings(profile, sets or ())
-    return {"bert": s.bert.model, "generate": s.generate.model, "diffuse": s.diffuse.model, "detect": s.detect.model}
+from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt, fmkit_command, session
 
 
 @fmkit_command
 def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
            json_: JsonOpt = False) -> None:
     """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network)."""
-    from fmkit import catalog, environment
-
-    environment.prepare(offline=offline)
-    used = {m: section for section, m in _profile_models(profile, sets).items()}
-    rows = []
-    for alias, spec in catalog.CATALOG.items():
-        path = catalog.present(catalog.resolve(alias))
-        rows.append({"alias": alias, "family": spec.family, "kind": spec.kind, "source": spec.location,
-                     "size_mb": spec.size_mb, "present": path is not None, "path": str(path) if path else None,
-                     "profile_uses": used.get(alias), "description": spec.description})
+    rows = [row.to_dict() for row in session(profile, sets, offline).models()]
     if json_:
         for row in rows:
             output.emit_json(row)
@@ -62,35 +43,24 @@ def pull(
     json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Download models into the cache now, so lessons later work with no network."""
-    from fmkit import catalog, environment
+    from fmkit import environment
 
     environment.prepare(offline=offline, download_progress=not (quiet or json_))
-    wanted = list(dict.fromkeys(names or _profile_models(profile, sets).values()))
+    fk = session(profile, sets, offline, quiet=quiet or json_)  # "pulling ..." notices on stderr
     failed = 0
-    for name in wanted:
-        source = None
-        try:
-            source = catalog.resolve(name)
-            path = catalog.present(source)
-            status = "present"
-            if path is None:
-                output.notice(f"pulling {source.label} ...", quiet or json_)
-                path = catalog.download(source, quiet=quiet or json_)
-                status = "downloaded"
-            elif source.kind == "local":
-                status = "local"
-        except FmkitError as e:
-            if source is not None and e.hint == source.pull_hint:
-                e.hint = catalog.unavailable_hint(source, pulling=True)  # not "run fmkit pull" again
-            failed += 1
-            if json_:
-                output.emit_json({"model": name, "status": "error", "error": str(e)})
-            else:
-                output.print_error(e)
-            continue
+    quiet = quiet or json_
+
+    def download_bar(description: str, total: int | None):
+        return output.progress_bar(description, total, quiet=quiet, unit="bytes")
+
+    for pulled in fk.pull(names, progress=download_bar):
         if json_:
-            output.emit_json({"model": name, "status": status, "path": str(path)})
+            output.emit_json(pulled.to_dict())
+        elif pulled.error is not None:
+            output.print_error(pulled.error)
         else:
-            output.stdout_console().print(f"{output.escape(name)}: {status} [dim]{output.escape(str(path))}[/dim]")
+            output.stdout_console().print(f"{output.escape(pulled.model)}: {pulled.status} "
+                                          f"[dim]{output.escape(str(pulled.path))}[/dim]")
+        failed += pulled.error is not None
     if failed:
         raise typer.Exit(1)

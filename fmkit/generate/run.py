@@ -8,6 +8,7 @@ bad parameter fails in milliseconds. Notices (a capped length, a truncated promp
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from typing import Callable, Iterable, Iterator
 
@@ -22,6 +23,7 @@ class GenerateRun:
         self.settings, self.truncate, self.stream, self.notify = settings, truncate, stream, notify
         self._prompts = iter(prompts)
         self._first = next(self._prompts, None)  # an empty argument fails here, before the model loads
+        self._context = contextvars.copy_context()  # the Session the model loads for (catalog/context.py)
         self.generator = None
 
     @property
@@ -41,7 +43,7 @@ class GenerateRun:
             return
         from fmkit.generate.decode import TextGenerator
 
-        self.generator = TextGenerator(self.settings)
+        self.generator = self._context.run(TextGenerator, self.settings)
         prompts = itertools.chain([self._first], self._prompts)
         for event in self.generator.run(prompts, self.params, truncate=self.truncate, stream=self.stream):
             if isinstance(event, Notice):
