@@ -271,7 +271,7 @@ def _evil(kind: str, path: Path, marker: Path) -> None:
     elif kind == "real-yolo-plus-payload":
         import torch
 
-        from fmkit.model_files import load_yolo_checkpoint
+        from fmkit.yolo_checkpoints import load_yolo_checkpoint
 
         ckpt = load_yolo_checkpoint(_TINY_YOLO[0])
         ckpt["train_args"] = _Payload(marker)
@@ -342,7 +342,7 @@ def test_safe_load_gives_the_same_model_as_ultralytics(tiny_yolo):
     import torch
     from ultralytics.nn.tasks import load_checkpoint
 
-    from fmkit.model_files import load_yolo_weights
+    from fmkit.yolo_checkpoints import load_yolo_weights
 
     ours, (theirs, _) = load_yolo_weights(tiny_yolo), load_checkpoint(str(tiny_yolo), device="cpu", fuse=True)
     x = torch.rand(1, 3, 160, 160)
@@ -353,7 +353,7 @@ def test_safe_load_gives_the_same_model_as_ultralytics(tiny_yolo):
 
 
 def test_pickle_globals_scan_finds_what_a_pickle_imports_without_running_it(tmp_path):
-    from fmkit.model_files import pickle_globals
+    from fmkit.yolo_checkpoints import pickle_globals
 
     marker = tmp_path / "m"
     for protocol in range(0, pickle.HIGHEST_PROTOCOL + 1):

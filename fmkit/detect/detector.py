@@ -58,7 +58,7 @@ def _build(path: Path, source: catalog.ModelSource):
             if len(found) != 1:
                 raise ModelUnavailable(f"folder {path} holds {len(found)} .pt files", "give the weights file itself")
             path = found[0]
-        from fmkit.model_files import load_yolo_weights
+        from fmkit.yolo_checkpoints import load_yolo_weights
 
         try:  # weights-only unpickling with an allow-list: a .pt that wants to run code is refused
             model = load_yolo_weights(path)
