@@ -26,6 +26,41 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
+def plain_call(planner, request: str, max_tokens: int = 48) -> str:
+    """Unconstrained baseline: greedy generation after the same prompt, no grammar."""
+    import torch
+    from transformers import DynamicCache
+
+    prefix = planner._prefix_ids(request)
+    prefix = prefix[:-len(planner.tokenizer('{"tool": "', add_special_tokens=False)["input_ids"])]
+    cache, feed, out_ids = DynamicCache(), prefix, []
+    with torch.inference_mode():
+        for _ in range(max_tokens):
+            out = planner.model(input_ids=torch.tensor([feed]), use_cache=True, **{planner.cache_arg: cache})
+            token = int(out.logits[0, -1].argmax())
+            if token == planner.generator.eos_id:
+                break
+            out_ids.append(token)
+            feed = [token]
+    return planner.tokenizer.decode(out_ids, skip_special_tokens=True)
+
+
+def parse_plain(text: str) -> dict | None:
+    """The first JSON object in a plain generation, or None."""
+    start = text.find("{")
+    while start >= 0:
+        depth = 0
+        for i in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                try:
+                    return json.loads(text[start:i + 1])
+                except ValueError:
+                    break
+        start = text.find("{", start + 1)
+    return None
+
+
 def key_ok(call: dict, key: dict) -> bool:
     args = call.get("arguments", {}) if isinstance(call, dict) else {}
     return all(str(v).lower() in str(args.get(k, "")).lower() for k, v in key.items())
@@ -33,7 +68,7 @@ def key_ok(call: dict, key: dict) -> bool:
 
 def tool_choice() -> None:
     import fmkit
-    from fmkit.agent.planner import candidates, parse_plain
+    from fmkit.agent.planner import candidates
     from fmkit.agent.run import planner_for
     from fmkit.agent.tools import TOOLS, call_schema, valid_call
 
@@ -57,7 +92,7 @@ def tool_choice() -> None:
     for req in requests:
         text, files = req["request"], req["files"]
         t = time.perf_counter()
-        record("unconstrained", parse_plain(planner.plain_call(text)), req, time.perf_counter() - t)
+        record("unconstrained", parse_plain(plain_call(planner, text)), req, time.perf_counter() - t)
         t = time.perf_counter()
         plan = planner.plan(text, files, choose=False)
         record("constrained", {"tool": plan.tool, "arguments": plan.arguments} if plan.valid else None, req,

@@ -11,7 +11,7 @@ request says: subtracting each name's score for an empty request removes that pr
 vocabulary carries the course's verbs and objects in both languages (the 135M model is weak
 at Korean). The arguments are then decoded token by token under the call's JSON schema
 (tools.call_schema: tool name constant, file and prompt arguments as enums of what the request
-holds), so every call parses and names a real tool. `plain_call` is the unconstrained baseline.
+holds), so every call parses and names a real tool. (benchmarks/agent.py has the unconstrained baseline.)
 """
 
 from __future__ import annotations
@@ -214,24 +214,6 @@ class Planner:
                     break
         return self.tokenizer.decode([t for t in out_ids if t != self.generator.eos_id], skip_special_tokens=True)
 
-    def plain_call(self, request: str, max_tokens: int = 48) -> str:
-        """Unconstrained baseline: greedy generation after the same prompt, no grammar."""
-        import torch
-        from transformers import DynamicCache
-
-        prefix = self._prefix_ids(request)
-        prefix = prefix[:-len(self.tokenizer('{"tool": "', add_special_tokens=False)["input_ids"])]
-        cache, feed, out_ids = DynamicCache(), prefix, []
-        with torch.inference_mode():
-            for _ in range(max_tokens):
-                out = self.model(input_ids=torch.tensor([feed]), use_cache=True, **{self.cache_arg: cache})
-                token = int(out.logits[0, -1].argmax())
-                if token == self.generator.eos_id:
-                    break
-                out_ids.append(token)
-                feed = [token]
-        return self.tokenizer.decode(out_ids, skip_special_tokens=True)
-
     def plan(self, request: str, files: list[str] | None = None, *, calibrate: bool = True,
              vocabulary: bool = True, choose: bool = True) -> Plan:
         """The tool call for `request`. `choose=False`: the model picks the tool itself under the
@@ -255,19 +237,3 @@ class Planner:
             call = {"tool": "none", "arguments": {}}
         return Plan(request, call["tool"], call.get("arguments", {}), scores, text, valid,
                     time.perf_counter() - started, "ko" if is_korean(request) else "en")
-
-
-def parse_plain(text: str) -> dict | None:
-    """The first JSON object in a plain generation, or None."""
-    start = text.find("{")
-    while start >= 0:
-        depth = 0
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                try:
-                    return json.loads(text[start:i + 1])
-                except ValueError:
-                    break
-        start = text.find("{", start + 1)
-    return None

@@ -131,7 +131,7 @@ class _Runner:
     def __init__(self, spec: ChunkSpec):
         from fmkit import environment
         from fmkit.detect.in_process import InProcess
-        from fmkit.detect.outputs import DetectionFolder
+        from fmkit.detect.folder import DetectionFolder
 
         environment.prepare(offline=spec.offline)
         _heap_for_tensors()

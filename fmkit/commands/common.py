@@ -13,7 +13,7 @@ from fmkit import output
 from fmkit.errors import BadInput, FmkitError, RuntimeFailure, is_out_of_memory
 from fmkit.io.lines import read_lines
 
-# --- options every model command takes (CLI contract, DESIGN.md section 2) ---
+# --- options every model command takes (the CLI contract: README.md, "Commands" and "Exit codes") ---
 ProfileOpt = Annotated[Optional[str], typer.Option(
     "--profile", "-p", metavar="NAME|PATH", help="Profile name or .toml file (default: $FMKIT_PROFILE, else picked from the hardware).",
     rich_help_panel="Profile")]

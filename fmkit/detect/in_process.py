@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Iterator
 
 from fmkit.detect.detector import Detector
-from fmkit.detect.outputs import DetectionFolder
+from fmkit.detect.folder import DetectionFolder
 from fmkit.detect.results import DetectResult
 from fmkit.detect.stream import detect_stream
 from fmkit.io.sources import Source

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from fmkit import io
-from fmkit.detect.outputs import DetectionFolder
+from fmkit.detect.folder import DetectionFolder
 from fmkit.errors import BadInput
 from fmkit.profiles import Settings
 from fmkit.runs.loop import ImageRun
