@@ -51,14 +51,19 @@ def _on_behalf(method: Callable) -> Callable:
     return wrapper
 
 
-def _texts(texts: str | Iterable[str], what: str) -> Iterator[str]:
-    """One text or many; an empty one is a usage error (the CLI's '-' is expanded before this)."""
+def _texts(texts: str | Iterable[str], what: str, example: str = "") -> Iterator[str]:
+    """One text or many; an empty one is a usage error. The one place texts are checked: lessons
+    below the Session take them as given (the CLI's '-' is expanded before this)."""
     for text in [texts] if isinstance(texts, str) else texts:
-        if not isinstance(text, str):
-            raise BadInput(f"each {what} must be text, got {type(text).__name__}", "pass a str or a list of str")
-        if not text.strip():
-            raise BadInput(f"the {what} is empty", f"give a non-empty {what}")
-        yield text
+        yield _text(text, what, example)
+
+
+def _text(text: Any, what: str, example: str = "") -> str:
+    if not isinstance(text, str):
+        raise BadInput(f"each {what} must be text, got {type(text).__name__}", "pass a str or a list of str")
+    if not text.strip():
+        raise BadInput(f"the {what} is empty", f"give a non-empty {what}" + (f", e.g. {example!r}" if example else ""))
+    return text
 
 
 class Session(SetupMethods):
@@ -113,8 +118,8 @@ class Session(SetupMethods):
         from fmkit.bert.tokenizer import load_tokenizer, tokenize_batches
 
         settings = self.settings_for("bert", model, options)
-        if pair is not None and not pair.strip():
-            raise BadInput("the --pair text is empty", "give a non-empty second sentence, or leave --pair out")
+        if pair is not None:
+            _text(pair, "pair text", "It was tired.")
         tok = load_tokenizer(settings.bert.model)
         return tokenize_batches(tok, _texts(texts, "text"), pair, special, settings.bert.tokenize_batch_size)
 
@@ -124,8 +129,7 @@ class Session(SetupMethods):
         from fmkit.bert.attention import compute_attention, load_bert
 
         settings = self.settings_for("bert", model, options)
-        if not isinstance(text, str) or not text.strip():
-            raise BadInput("the text is empty", "give a sentence to look at")
+        _text(text, "text", "I read a good novel.")
         bert = load_bert(settings.bert.model, settings.runtime.device, settings.runtime.dtype)
         result = compute_attention(bert, text, settings.bert.attention_max_tokens)
         result.theme = settings.bert.theme
@@ -254,6 +258,7 @@ class Session(SetupMethods):
         ImagineResult (`.passed`, `.check()`, `.image`, `.path`)."""
         from fmkit.agent.verify import imagine
 
+        _text(prompt, "prompt", "two cats and a dog")
         detect_options = {"model": detect_model} if detect_model else {}
         return imagine(self, prompt, verify=verify, attempts=attempts, seed=seed, save=save, force=force,
                        notify=self.notify, on_attempt=on_attempt, detect_options=detect_options,
@@ -266,5 +271,6 @@ class Session(SetupMethods):
         arguments under a JSON schema -> the tool runs -> AgentResult (plan, result, answer)."""
         from fmkit.agent.run import run_agent
 
+        _text(request, "request", "draw me a cat")
         return run_agent(self, request, [str(f) for f in files or []], dry_run=dry_run, chat_model=chat_model,
                          seed=seed, notify=self.notify)

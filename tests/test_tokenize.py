@@ -172,7 +172,7 @@ def test_tokenizer_json_models_do_not_import_torch(tiny_bert):
 @pytest.mark.parametrize("args, code, words", [
     (["tokenize", ""], 2, "text is empty"),
     (["tokenize", "   "], 2, "text is empty"),
-    (["tokenize", "the cat", "--pair", " "], 2, "--pair text is empty"),
+    (["tokenize", "the cat", "--pair", " "], 2, "pair text is empty"),
     (["tokenize", "the cat", "--model", "./no/such/folder"], 1, "does not exist"),
     (["tokenize", "the cat", "--model", "no-such-org/no-such-bert"], 1, "not on this machine"),
     (["tokenize", "the cat", "--set", "bert.tokenize_batch_size=0"], 2, "must be >= 1"),
@@ -203,7 +203,7 @@ def test_a_model_file_is_not_a_tokenizer(cli, tiny_bert):
 
 @needs_minilm
 @pytest.mark.parametrize("args, words", [([""], "text is empty"), (["ok", " "], "text is empty"),
-                                          (["ok", "--pair", ""], "--pair text is empty")])
+                                          (["ok", "--pair", ""], "pair text is empty")])
 def test_minilm_bad_input(cli, args, words):
     r = cli(["tokenize", *args, "--model", "minilm", "--json"])
     assert r.exit_code == 2 and words in r.stderr and r.stdout == ""

@@ -50,8 +50,6 @@ def planner_for(session, chat_model: str | None = None) -> Planner:
 def run_agent(session, request: str, files: list[str] | None = None, *, dry_run: bool = False,
               chat_model: str | None = None, seed: int | None = None,
               notify: Callable[[str], None] = lambda m: None) -> AgentResult:
-    if not isinstance(request, str) or not request.strip():
-        raise BadInput("the request is empty", 'ask something, e.g. fmkit agent "draw me a cat"')
     started = time.perf_counter()
     agent = session.settings_for("agent").agent
     planner = planner_for(session, chat_model)

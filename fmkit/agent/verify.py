@@ -138,8 +138,6 @@ def imagine(session, prompt: str, *, verify: bool = True, attempts: int | None =
     from fmkit.diffuse.run import OutputNames
     from fmkit.seeds import random_seed
 
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise BadInput("the prompt is empty", 'give a prompt, e.g. fmkit imagine "two cats and a dog" --verify')
     attempts = attempts if attempts is not None else session.settings_for("agent").agent.attempts
     check_attempts(attempts)
     detect_options = detect_options or {}

@@ -158,8 +158,6 @@ def compute_attention(bert: BertModel, text: str, max_tokens: int) -> AttentionR
     """Run the model once on `text` (cut at max_tokens, [CLS] ... [SEP] kept) and collect attention."""
     import torch
 
-    if not text.strip():
-        raise BadInput("the text is empty", "give a sentence to look at")
     limit = check_limit(max_tokens, bert)
     total = len(bert.tokenizer(text)["input_ids"])
     enc = bert.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt").to(bert.device)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
 import typer
 
 from fmkit import output
-from fmkit.errors import BadInput, FmkitError, RuntimeFailure, is_out_of_memory
+from fmkit.errors import FmkitError, RuntimeFailure, is_out_of_memory
 from fmkit.io.lines import read_lines
 
 # --- options every model command takes (the CLI contract: README.md, "Commands" and "Exit codes") ---
@@ -48,12 +48,10 @@ def session(profile: str | None, sets: list[str] | None, offline: bool = False, 
 
 
 def iter_texts(texts: Iterable[str], what: str = "text") -> Iterator[str]:
-    """Arguments, with '-' meaning one text per line of stdin. Empty arguments are rejected."""
+    """Arguments, with '-' meaning one text per line of stdin (an empty one is the Session's to refuse)."""
     for text in texts:
         if text == "-":
             yield from read_lines()
-        elif not text.strip():
-            raise BadInput(f"the {what} is empty", f"give a non-empty {what}, or '-' to read lines from stdin")
         else:
             yield text
 

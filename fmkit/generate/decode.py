@@ -243,8 +243,6 @@ class TextGenerator:
         # 1. Tokenize and fit each prompt; one row per (prompt, sequence), prompt-major.
         rows: list[dict[str, Any]] = []
         for index, prompt in batch:
-            if not prompt.strip():
-                raise BadInput(f"prompt {index + 1} is empty", "give some text to continue")
             ids = self.encode(prompt)
             ids, budget, notes = self._fit(ids, params.max_new_tokens, truncate, index + 1)
             for note in notes:
