@@ -26,17 +26,22 @@ def plan_for(budget_gib: float, kind: str = "cuda", dtype: str = "float16", in_u
 # --- calibration: the estimates reproduce the measured peaks the docstring cites -------------------
 
 
-@pytest.mark.parametrize("step, kind, dtype, measured_gib, in_use", [
-    ("resident", "cuda", "float16", 2.64, 0),  # plain diffusers fp16 on an H200
-    ("model-offload", "cuda", "float16", 1.77, 0),  # enable_model_cpu_offload, VRAM capped
-    ("one-at-a-time", "cuda", "float16", 0.95, 0),  # fmkit's laptop plan on the H200
-    ("one-at-a-time", "cpu", "bfloat16", 1.86e9 / GiB, 860 * 10**6),  # README: laptop plan, peak RSS
-    ("float8", "cpu", "bfloat16", 2.54e9 / GiB, 860 * 10**6),  # README: every component resident, float8 UNet
+CPU_IN_USE = 934 * 2**20  # RSS when the plan was made in benchmarks/diffuse.py's fmkit runs
+
+
+@pytest.mark.parametrize("step, kind, dtype, measured_mib, in_use", [
+    ("resident", "cuda", "float16", 2.64 * 1024, 0),  # plain diffusers fp16 on an H200
+    ("model-offload", "cuda", "float16", 1.77 * 1024, 0),  # enable_model_cpu_offload, VRAM capped
+    ("one-at-a-time", "cuda", "float16", 0.95 * 1024, 0),  # fmkit's laptop plan on the H200
+    ("one-at-a-time", "cpu", "bfloat16", 1976, CPU_IN_USE),  # benchmarks/diffuse.py, peak RSS, 2026-12-06
+    ("resident", "cpu", "bfloat16", 3920, CPU_IN_USE),
+    ("vae-tiling", "cpu", "bfloat16", 3604, CPU_IN_USE),
+    ("float8", "cpu", "bfloat16", 3132, CPU_IN_USE),
 ])
-def test_estimates_match_the_measured_peaks_within_5_percent(step, kind, dtype, measured_gib, in_use):
+def test_estimates_match_the_measured_peaks_within_8_percent(step, kind, dtype, measured_mib, in_use):
     plan = planner.step_plan(step, kind)
     peak = in_use + planner.estimate_peak(plan, SD15_NO_CHECKER, GUIDED_512, dtype, kind)
-    assert peak / GiB == pytest.approx(measured_gib, rel=0.05)
+    assert peak / 2**20 == pytest.approx(measured_mib, rel=0.08)
 
 
 # --- choosing -----------------------------------------------------------------------------------
@@ -58,7 +63,7 @@ def test_without_accelerate_there_is_no_offload_step():
 
 
 def test_a_cpu_with_2_gib_gets_the_laptop_plan_and_with_free_ram_runs_resident():
-    imports = 860 * 10**6
+    imports = CPU_IN_USE
     tight = plan_for(2, "cpu", "bfloat16", in_use=imports)
     assert tight.strategy == "one-at-a-time"
     assert tight.plan.describe() == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
@@ -69,7 +74,7 @@ def test_a_cpu_with_2_gib_gets_the_laptop_plan_and_with_free_ram_runs_resident()
 
 def test_the_cpu_ladder_has_no_offload_and_float8_comes_late():
     assert planner.ORDER["cpu"] == ("resident", "vae-tiling", "float8", "one-at-a-time")
-    seen = {plan_for(b, "cpu", "bfloat16", in_use=860 * 10**6).strategy for b in (1, 2, 2.5, 3, 4, 8)}
+    seen = {plan_for(b, "cpu", "bfloat16", in_use=CPU_IN_USE).strategy for b in (1, 2, 2.5, 3, 4, 8)}
     assert not seen & {"model-offload", "sequential-offload"}
 
 
