@@ -8,6 +8,7 @@ import pytest
 from generate_runs import generations, run_events
 
 from fmkit import catalog
+from fmkit.errors import ModelUnavailable
 
 PROMPTS = ["Star Trek", "The crew of the Enterprise explores strange", "Space"]
 
@@ -86,7 +87,7 @@ def no_download(monkeypatch):
 
     def local_path(source, allow_download=True):
         calls.append(source.label)
-        raise catalog.ModelUnavailable(f"model '{source.label}' is not on this machine (test)")
+        raise ModelUnavailable(f"model '{source.label}' is not on this machine (test)")
 
     monkeypatch.setattr(catalog.fetch, "local_path", local_path)
     monkeypatch.setattr(catalog.fetch, "download", lambda *a, **k: pytest.fail("download attempted"))

@@ -80,3 +80,24 @@ def test_json_lines_go_to_stdout_one_per_line(capsys):
     output.emit_json({"b": 2})
     out = capsys.readouterr().out
     assert out == '{"a": 1, "t": "é"}\n{"b": 2}\n'
+
+
+def test_library_messages_name_options_as_the_caller_typed_them(tmp_path):
+    """`--force` at the command line, `force=True` from Python: a notebook user never typed a flag."""
+    from fmkit.errors import OutputError
+    from fmkit.io.local import atomic_write
+    from fmkit.options import command_line, option, setting
+
+    target = tmp_path / "x.txt"
+    target.write_text("x")
+    with pytest.raises(OutputError) as python_side:
+        atomic_write(target, "y")
+    assert "force=True" in python_side.value.hint and "--force" not in python_side.value.hint
+    with command_line(), pytest.raises(OutputError) as cli_side:
+        atomic_write(target, "y")
+    assert "--force" in cli_side.value.hint
+    assert option("output", "OUT") == "output='OUT'" and option("interval", 1) == "interval=1"
+    with command_line():
+        assert option("output", "OUT") == "-o OUT" and option("max_new_tokens", 40) == "--max-new-tokens 40"
+        assert setting("generate.weights", "bfloat16") == "--set generate.weights=bfloat16"
+    assert setting("generate.weights", "bfloat16") == "set={'generate.weights': 'bfloat16'}"

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from fmkit.agent.wants import Want, read_wants
 from fmkit.errors import BadInput
+from fmkit.options import option
 
 
 @dataclass
@@ -114,7 +115,7 @@ def compare(wants: list[Want], counts: dict[str, int]) -> tuple[float, bool]:
 
 def check_attempts(attempts: int) -> None:
     if attempts < 1:
-        raise BadInput(f"--attempts {attempts}: need at least 1", "for example --attempts 3")
+        raise BadInput(f"{option('attempts', attempts)}: need at least 1", f"for example {option('attempts', 3)}")
 
 
 def detector_classes(session, detect_options: dict) -> tuple[str, list[str]]:

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from fmkit import catalog, hardware
 from fmkit.errors import BadInput, ModelUnavailable, RuntimeFailure
+from fmkit.options import setting
 
 
 @dataclass
@@ -178,7 +179,7 @@ def compute_attention(bert: BertModel, text: str, max_tokens: int) -> AttentionR
     tokens = bert.tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
     result = AttentionResult(text, bert.label, tokens, probs, total, limit)
     if result.truncated:
-        why = (f"bert.attention_max_tokens = {max_tokens}; raise it with --set bert.attention_max_tokens=N"
+        why = (f"bert.attention_max_tokens = {max_tokens}; raise it with {setting('bert.attention_max_tokens', 'N')}"
                if limit == max_tokens else f"{bert.label} takes at most {limit} positions")
         result.notes.append(f"the text has {total} tokens; showing the first {len(tokens)} ({why})")
     return result

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fmkit.errors import BadInput, ModelUnavailable
+from fmkit.options import option
 
 BASE = 10000.0
 CURVE_SAMPLES = 400  # points per sinusoid curve at least (20 per position for longer encodings)
@@ -89,7 +90,7 @@ class PositionalResult:
         from fmkit.render.positional_png import figure
 
         if not str(path).lower().endswith(".png"):
-            raise BadInput(f"cannot write '{path}': positional encodings are saved as .png", "use FILE.png, or --json")
+            raise BadInput(f"cannot write '{path}': positional encodings are saved as .png", "use FILE.png")
         check_writable(path, force)
         fig = figure(self, theme or self.theme)
         return str(atomic_write(path, lambda tmp: save_png(fig, tmp), force))
@@ -102,9 +103,9 @@ class PositionalResult:
 
 def check_size(length: int, dim: int) -> None:
     if length <= 0:
-        raise BadInput(f"--length {length} must be at least 1", "for example --length 50")
+        raise BadInput(f"{option('length', length)} must be at least 1", f"for example {option('length', 50)}")
     if dim <= 0 or dim % 2:
-        raise BadInput(f"--dim {dim} must be a positive even number (sin and cos come in pairs)",
+        raise BadInput(f"{option('dim', dim)} must be a positive even number (sin and cos come in pairs)",
                        "for example --dim 128")
 
 
@@ -115,12 +116,12 @@ def parse_dims(text: str | None, dim: int) -> list[int]:
     try:
         dims = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise BadInput(f"--dims '{text}' is not a list of numbers", "for example --dims 4,5,6,7") from None
+        raise BadInput(f"{option('dims', text)} is not a list of numbers", f"for example {option('dims', '4,5,6,7')}") from None
     if not dims:
-        raise BadInput("--dims is empty", "for example --dims 4,5,6,7")
+        raise BadInput(f"{option('dims')} is empty", f"for example {option('dims', '4,5,6,7')}")
     bad = [d for d in dims if not 0 <= d < dim]
     if bad:
-        raise BadInput(f"--dims {bad[0]} is out of range: this encoding has dimensions 0-{dim - 1}",
+        raise BadInput(f"{option('dims', bad[0])} is out of range: this encoding has dimensions 0-{dim - 1}",
                        "dimensions count from 0")
     return dims
 
@@ -160,10 +161,10 @@ def learned_positions(bert, length: int, dims: str | None) -> PositionalResult:
                                "use a BERT-family model, or leave --model out for the sinusoidal encoding")
     weight = embeddings.weight.detach().float().cpu().numpy()
     if length <= 0:
-        raise BadInput(f"--length {length} must be at least 1", "for example --length 50")
+        raise BadInput(f"{option('length', length)} must be at least 1", f"for example {option('length', 50)}")
     if length > weight.shape[0]:
-        raise BadInput(f"--length {length} is more than {bert.label}'s {weight.shape[0]} learned positions",
-                       f"use --length {weight.shape[0]} or less")
+        raise BadInput(f"{option('length', length)} is more than {bert.label}'s {weight.shape[0]} learned positions",
+                       f"use {option('length', weight.shape[0])} or less")
     matrix = weight[:length]
     note = (f"{bert.label} learns its position embeddings in training ({weight.shape[0]} positions x "
             f"{weight.shape[1]} dims); they are not the sinusoids of Attention Is All You Need")

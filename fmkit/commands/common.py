@@ -12,6 +12,7 @@ import typer
 from fmkit import output
 from fmkit.errors import FmkitError, RuntimeFailure, is_out_of_memory
 from fmkit.io.lines import read_lines
+from fmkit.options import command_line
 
 # --- options every model command takes (the CLI contract: README.md, "Commands" and "Exit codes") ---
 ProfileOpt = Annotated[Optional[str], typer.Option(
@@ -63,7 +64,8 @@ def fmkit_command(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         output.reset_consoles()
         try:
-            return fn(*args, **kwargs)
+            with command_line():  # library messages name options as flags (fmkit/options.py)
+                return fn(*args, **kwargs)
         except FmkitError as e:
             output.print_error(e)
             raise typer.Exit(e.exit_code) from None

@@ -16,6 +16,7 @@ from fmkit.detect.folder import DetectionFolder
 from fmkit.errors import BadInput
 from fmkit.profiles import Settings
 from fmkit.runs.loop import ImageRun
+from fmkit.options import option, setting
 
 
 class DetectRun(ImageRun):
@@ -33,7 +34,7 @@ class DetectRun(ImageRun):
     def check_arguments(self) -> None:
         super().check_arguments()
         if (self.save_txt or self.coco) and self.output is None:
-            raise BadInput("--save-txt and --coco write files", "add -o OUTDIR")
+            raise BadInput(f"{option('save_txt')} and {option('coco')} write files", f"add {option('output', 'OUTDIR')}")
         if self.address:
             self._check_cluster_arguments()
 
@@ -58,17 +59,18 @@ class DetectRun(ImageRun):
 
         parsed = parse_address(self.address)
         if self.watch is not None:
-            where = "--cluster" if self.explicit_cluster else self.settings.origins.get("cluster.address", "profile")
-            raise BadInput(f"--watch runs in one process; a cluster address is set ({where})",
-                           "leave --cluster out (or --set cluster.address=''), or run detect over the "
-                           "prefix on the cluster from a scheduled job")
+            where = option("cluster") if self.explicit_cluster else self.settings.origins.get("cluster.address",
+                                                                                              "profile")
+            raise BadInput(f"{option('watch')} runs in one process; a cluster address is set ({where})",
+                           f"leave {option('cluster')} out (or {setting('cluster.address', '')}), or run detect "
+                           "over the prefix on the cluster from a scheduled job")
         if self.coco:
-            raise BadInput("--coco is not available with --cluster (each worker writes its own results)",
-                           "run the same command without --cluster afterwards: it skips every done image "
-                           "and writes coco.json from the stored results")
+            raise BadInput(f"{option('coco')} is not available with {option('cluster')} (each worker writes its "
+                           "own results)", f"run the same again without {option('cluster')} afterwards: it skips "
+                           "every done image and writes coco.json from the stored results")
         if not parsed.local:
             for path in [*self.sources, *([self.output] if self.output else [])]:
                 if path != "-" and io.store_for(path).is_relative(path):
                     raise BadInput(f"{path} is a relative path, and the workers of {parsed.text} run elsewhere",
                                    "give s3:// URIs or absolute paths on a filesystem every worker shares "
-                                   "(relative paths work with --cluster local:N)")
+                                   f"(relative paths work with {option('cluster', 'local:N')})")

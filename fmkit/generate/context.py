@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fmkit.errors import BadInput
+from fmkit.options import option
 
 _UNLIMITED = 1 << 20  # tokenizers without a limit say 1e30
 
@@ -37,7 +38,7 @@ def encoder_length(model: Any, tokenizer: Any) -> int:
 
 def _too_long(number: int, tokens: int, model_name: str, limit: int, what: str, kept: str) -> BadInput:
     return BadInput(f"prompt {number} is {tokens} tokens; {model_name} reads at most {limit} ({what})",
-                    f"shorten it, or pass --truncate to keep its {kept} tokens")
+                    f"shorten it, or pass {option('truncate')} to keep its {kept} tokens")
 
 
 def fit_causal(ids: list[int], max_new: int, truncate: bool, number: int, limit: int,
@@ -48,7 +49,7 @@ def fit_causal(ids: list[int], max_new: int, truncate: bool, number: int, limit:
         if not truncate:
             raise _too_long(number, len(ids), model_name, limit, "prompt + new tokens", "last")
         keep = max(limit - max_new, limit // 2)
-        notes.append(f"prompt {number}: {len(ids)} tokens, kept the last {keep} (--truncate)")
+        notes.append(f"prompt {number}: {len(ids)} tokens, kept the last {keep} ({option('truncate')})")
         ids = ids[-keep:]
     if len(ids) + max_new > limit:
         capped = limit - len(ids)
@@ -69,4 +70,4 @@ def fit_encoder(ids: list[int], max_new: int, truncate: bool, number: int, limit
         raise _too_long(number, len(ids), model_name, limit, "prompt", "first")
     closing = [eos_id] if eos_id is not None and ids[-1] == eos_id else []
     kept = ids[:limit - len(closing)] + closing
-    return kept, max_new, [f"prompt {number}: {len(ids)} tokens, kept the first {len(kept)} (--truncate)"]
+    return kept, max_new, [f"prompt {number}: {len(ids)} tokens, kept the first {len(kept)} ({option('truncate')})"]

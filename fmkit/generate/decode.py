@@ -31,6 +31,7 @@ from fmkit.generate.loading import load_dtype, load_text_model
 from fmkit.generate.memory_check import check_memory
 from fmkit.generate.seq2seq import EncoderDecoderSteps, decoder_start_id
 from fmkit.profiles import Settings
+from fmkit.options import option
 
 
 MIN_TEMPERATURE = 1e-4  # below this, sampling is greedy decoding in effect, and scores overflow before that
@@ -64,11 +65,12 @@ class GenerationParams:
     def check(self) -> None:
         """Combinations the profile schema cannot express; one line each, exit code 2."""
         if self.max_new_tokens < 1:
-            raise BadInput(f"max-new-tokens must be >= 1, got {self.max_new_tokens}", "for example --max-new-tokens 40")
+            raise BadInput(f"max-new-tokens must be >= 1, got {self.max_new_tokens}",
+                           f"for example {option('max_new_tokens', 40)}")
         if self.num_return_sequences < 1:
             raise BadInput(f"num-return-sequences must be >= 1, got {self.num_return_sequences}")
         if not 0 < self.top_p <= 1:
-            raise BadInput(f"top-p must be in (0, 1], got {self.top_p}", "for example --top-p 0.9; 1 turns it off")
+            raise BadInput(f"top-p must be in (0, 1], got {self.top_p}", f"for example {option('top_p', 0.9)}; 1 turns it off")
         if self.do_sample and self.temperature <= 0:
             raise BadInput(f"temperature must be > 0 when sampling, got {self.temperature}",
                            "use --greedy for deterministic decoding, or e.g. --temperature 0.7")
@@ -77,7 +79,7 @@ class GenerationParams:
                            "use --greedy for the most likely tokens, or e.g. --temperature 0.7")
         if not self.do_sample and self.num_return_sequences > 1:
             raise BadInput("greedy decoding gives one answer per prompt, not "
-                           f"{self.num_return_sequences}", "drop --greedy, or use --num-return-sequences 1")
+                           f"{self.num_return_sequences}", f"drop {option('greedy')}, or use {option('num_return_sequences', 1)}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

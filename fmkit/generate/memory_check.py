@@ -12,6 +12,7 @@ from typing import Any
 
 from fmkit import hardware
 from fmkit.errors import RuntimeFailure
+from fmkit.options import setting
 
 SMALLER = "falcon-rw-1b, bloomz-560m or flan-t5-base"
 
@@ -39,6 +40,6 @@ def check_memory(spec: Any, device: str, dtype: Any) -> None:
     if device.startswith("cuda"):
         raise RuntimeFailure(f"{spec.alias} needs ~{need:.0f} GB of GPU memory in {name} (this GPU: {have:.0f} GB)",
                              f"use a GPU with more memory, or a smaller model: {SMALLER}")
-    here = f", or --set generate.weights=bfloat16 (~{half:.0f} GB)" if dtype.itemsize > 2 and half <= have else ""
+    here = f", or {setting('generate.weights', 'bfloat16')} (~{half:.0f} GB)" if dtype.itemsize > 2 and half <= have else ""
     raise RuntimeFailure(f"{spec.alias} needs ~{need:.0f} GB of memory in {name} (this machine: {have:.0f} GB)",
                          f"use the gpu profile (float16, ~{half:.0f} GB){here}, or a smaller model: {SMALLER}")

@@ -19,6 +19,7 @@ from typing import BinaryIO, Callable, Iterator
 from fmkit.errors import BadInput, OutputError, RuntimeFailure
 from fmkit.io.names import first_free
 from fmkit.io.store import Entry
+from fmkit.options import option
 
 # Errors that are the machine's fault, not the path's: exit 1 (run time), not 2 (usage).
 _RUNTIME_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
@@ -47,7 +48,7 @@ def check_writable(path: Path | str, force: bool = False) -> Path:
             raise OutputError(f"output path {path} links to {_kind(target.stat().st_mode)} ({target})",
                               "give a regular file name; fmkit never replaces devices, FIFOs or sockets")
         if target.exists() and not force:
-            raise OutputError(f"{path} already exists", "pass --force to overwrite it, or choose another name")
+            raise OutputError(f"{path} already exists", f"pass {option('force')} to overwrite it, or choose another name")
         path = target
     parent = path.parent if str(path.parent) else Path(".")
     try:
@@ -66,7 +67,7 @@ def check_writable(path: Path | str, force: bool = False) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write to folder {parent} (permission denied)", "choose another path")
     if st is not None and not force:
-        raise OutputError(f"{path} already exists", "pass --force to overwrite it, or choose another name")
+        raise OutputError(f"{path} already exists", f"pass {option('force')} to overwrite it, or choose another name")
     return path
 
 
@@ -104,7 +105,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], None] | bytes | str, 
         else:
             write(tmp)
         if not force and path.exists():
-            raise OutputError(f"{path} appeared while writing", "pass --force to overwrite it")
+            raise OutputError(f"{path} appeared while writing", f"pass {option('force')} to overwrite it")
         os.replace(tmp, path)
     except OSError as e:  # permission, read-only or full disk, a folder that refuses new files (/proc)
         raise write_error(path, e) from None
@@ -227,7 +228,7 @@ class LocalStore:
             return f.read(length)
 
     def presign(self, uri: str, seconds: int = 3600) -> str:
-        raise BadInput("--presign is for images in a bucket", "local images are linked directly; drop --presign")
+        raise BadInput(f"{option('presign')} is for images in a bucket", "local images are linked directly")
 
     def list(self, root: str, recursive: bool = True, exclude: str | None = None) -> Iterator[Entry]:
         """Regular files under `root`, sorted per folder, lazily. Hidden names are skipped, each real

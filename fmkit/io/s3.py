@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Iterator
 
 from fmkit.errors import AccessDenied, BadInput, CredentialsError, FmkitError, OutputError, RuntimeFailure
 from fmkit.io.store import Entry, is_hidden
+from fmkit.options import option
 
 SCHEME = "s3://"
 DEFAULT_REGION = "us-east-1"
@@ -410,7 +411,7 @@ def _denied(e: Exception) -> bool:
 
 
 def _exists_error(uri: str) -> OutputError:
-    return OutputError(f"{uri} already exists", "pass --force to overwrite it")
+    return OutputError(f"{uri} already exists", f"pass {option('force')} to overwrite it")
 
 
 def s3_error(e: Exception, uri: str, store: S3Store | None = None) -> FmkitError:

@@ -18,6 +18,7 @@ from typing import IO, Any, BinaryIO, Iterable, Iterator
 from fmkit import io
 from fmkit.io.lines import read_lines
 from fmkit.io.store import Entry
+from fmkit.options import option
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 _GLOB_CHARS = set("*?[")
@@ -69,7 +70,7 @@ def _folder(arg: str, recursive: bool, exclude: str | None, **store_options) -> 
         yield Source(arg, arg, error=f"cannot list folder: {e.strerror or e}")
         return
     if not found:
-        hint = "" if recursive else "; add --recursive to look in subfolders"
+        hint = "" if recursive else f"; add {option('recursive')} to look in subfolders"
         yield Source(arg, arg, error=f"no images in this folder ({', '.join(IMAGE_SUFFIXES)}){hint}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fmkit.errors import BadInput
+from fmkit.options import option
 
 FORMATS = ("auto", "html", "png", "bertviz", "bertviz-model")
 SUFFIXES = {".html": "html", ".htm": "html", ".png": "png"}
@@ -17,16 +18,17 @@ SUFFIXES = {".html": "html", ".htm": "html", ".png": "png"}
 def choose_format(path: str | Path | None, fmt: str = "auto") -> str | None:
     """The file format for `path` (None: no file, draw in the terminal)."""
     if fmt not in FORMATS:
-        raise BadInput(f"unknown --format '{fmt}'", "one of " + ", ".join(FORMATS))
+        raise BadInput(f"unknown {option('format', fmt)}", "one of " + ", ".join(FORMATS))
     if path is None:
         if fmt != "auto":
-            raise BadInput(f"--format {fmt} writes a file", "add -o PATH")
+            raise BadInput(f"{option('format', fmt)} writes a file", f"add {option('output', 'PATH')}")
         return None
     if fmt != "auto":
         return fmt
     found = SUFFIXES.get(Path(path).suffix.lower())
     if found is None:
-        raise BadInput(f"cannot tell the format of '{Path(path).name}' from its suffix", "use .html or .png, or --format")
+        raise BadInput(f"cannot tell the format of '{Path(path).name}' from its suffix",
+                       f"use .html or .png, or {option('format')}")
     return found
 
 
@@ -36,7 +38,8 @@ def check_request(kind: str | None, layer: int | None, head: int | None, all_lay
         if value is not None and value < 0:
             raise BadInput(f"{name} {value} is negative", "layers and heads count from 0")
     if all_layers and kind not in ("png", None):
-        raise BadInput("--all draws a PNG grid", "use -o FILE.png, or leave --all out (the HTML shows every head)")
+        raise BadInput(f"{option('all')} draws a PNG grid",
+                       f"use {option('output', 'FILE.png')}, or leave {option('all')} out (the HTML shows every head)")
 
 
 def save(result, path: str | Path, layer: int | None = None, head: int | None = None, *, format: str = "auto",

@@ -28,6 +28,7 @@ from fmkit.io.sources import Source, expand, quick_check, read_root
 from fmkit.profiles import Settings
 from fmkit.runs.folder import OutputFolder
 from fmkit.runs.results import ImageResult, RunSummary
+from fmkit.options import option
 
 
 class ImageRun:
@@ -51,7 +52,7 @@ class ImageRun:
         self.run = uuid.uuid4().hex[:12]  # this run's name, in every result JSON it writes ("written_by")
         self.missing = quick_check(self.sources)  # before the model loads: `detect nope.jpg` fails in ms
         if self.watch is not None and io.store_for(self.watch, **self.store_options).folder_missing(self.watch):
-            raise BadInput(f"--watch folder {self.watch} does not exist", "create it first")  # before OUTDIR is made
+            raise BadInput(f"the watched folder {self.watch} does not exist", "create it first")  # before OUTDIR is made
         self.folder: OutputFolder | None = self.make_folder() if self.output is not None else None
         if self.folder is not None:
             self.folder.tag = {"written_by": self.run}
@@ -76,14 +77,16 @@ class ImageRun:
         """Usage errors, before anything is created, loaded or contacted (extend it, calling super)."""
         sources, output, watch = self.sources, self.output, self.watch
         if not sources and watch is None:
-            raise BadInput("no images given", "give files, folders or globs, '-' for paths on stdin, or --watch DIR")
+            raise BadInput("no images given", f"give files, folders or globs, '-' for paths on stdin, or "
+                                              f"{option('watch', 'DIR')}")
         if sources and watch is not None:
-            raise BadInput("--watch takes no other sources", "run one watcher per folder")
+            raise BadInput(f"{option('watch')} takes no other sources", "run one watcher per folder")
         if watch is not None and output is None:
-            raise BadInput("--watch needs -o OUTDIR", "results are written there, and a restart skips what is done")
+            raise BadInput(f"{option('watch')} needs {option('output', 'OUTDIR')}",
+                           "results are written there, and a restart skips what is done")
         if not 0.0 < self.interval < float("inf"):
-            raise BadInput(f"--interval {self.interval} must be a positive number of seconds",
-                           "for example --interval 1")
+            raise BadInput(f"{option('interval', self.interval)} must be a positive number of seconds",
+                           f"for example {option('interval', 1)}")
         for arg in ([watch] if watch is not None else sources):
             if output is None or arg == "-":
                 continue
