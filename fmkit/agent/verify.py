@@ -172,18 +172,8 @@ def imagine(session, prompt: str, *, verify: bool = True, attempts: int | None =
             for image in images:
                 if image.image is None:  # flagged by the safety checker
                     continue
-                found, detect_seconds = {}, 0.0
-                if verify and checkable:
-                    started = time.perf_counter()
-                    path = Path(tmp) / f"attempt-{image.seed}.png"
-                    image.image.save(path, compress_level=1)
-                    detected = next(iter(session.detect([str(path)], **detect_options)))
-                    detect_seconds = time.perf_counter() - started
-                    path.unlink(missing_ok=True)
-                    counts: dict[str, int] = {}
-                    for d in detected.detections:
-                        counts[d.label.lower()] = counts.get(d.label.lower(), 0) + 1
-                    found = {w.label: counts.get(w.label, 0) for w in checkable}
+                found, detect_seconds = _count(session, image, Path(tmp), checkable, detect_options) \
+                    if verify and checkable else ({}, 0.0)
                 score, passed = compare(checkable, found)
                 attempt = Attempt(len(result.attempts) + 1, image.seed, found, score, passed and bool(checkable),
                                   diffuse_seconds, detect_seconds)
@@ -202,6 +192,19 @@ def imagine(session, prompt: str, *, verify: bool = True, attempts: int | None =
         result.path = str(save_checked(result, path, force))
         result.diffuse.path = result.path
     return result
+
+
+def _count(session, image, folder: Path, checkable: list, detect_options: dict) -> tuple[dict[str, int], float]:
+    """({label: count} of the wanted objects the detector finds in one drawing, seconds it took)."""
+    started = time.perf_counter()
+    path = folder / f"attempt-{image.seed}.png"
+    image.image.save(path, compress_level=1)
+    detected = next(iter(session.detect([str(path)], **detect_options)))
+    path.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    for d in detected.detections:
+        counts[d.label.lower()] = counts.get(d.label.lower(), 0) + 1
+    return {w.label: counts.get(w.label, 0) for w in checkable}, time.perf_counter() - started
 
 
 def save_checked(result: ImagineResult, path: Path, force: bool) -> Path:

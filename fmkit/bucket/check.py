@@ -35,15 +35,42 @@ def check_bucket(store: S3Store, uri: str, origin: str | None = None) -> Iterato
 
     bucket, base = layout(uri)
     origin = normalize_origin(origin) if origin else None
-    uploads, results = f"s3://{bucket}/{base}{UPLOADS}", f"s3://{bucket}/{base}{RESULTS}"
-    probe = results + PROBE
     try:
         info = describe(store)
     except FmkitError as e:
         yield _result("credentials", "fail", e.message, e.hint)
         return
     yield _result("credentials", "pass", info["description"] + f"; region {info['region']}, endpoint {info['endpoint']}")
+    checks = _Checks(store, f"s3://{bucket}/{base}{UPLOADS}", f"s3://{bucket}/{base}{RESULTS}")
+    try:
+        yield checks.attempt(f"list {UPLOADS}", checks.list_uploads)
+        yield checks.attempt(f"list {RESULTS}", checks.list_results)
+        if checks.first_upload:
+            yield checks.attempt(f"read {UPLOADS}", checks.read_upload)
+        else:
+            yield _result(f"read {UPLOADS}", "skip", f"no uploads yet to read in {checks.uploads}",
+                          "upload an image there and re-run the check")
+        wrote = checks.attempt(f"write {RESULTS}", checks.write_probe)
+        yield wrote
+        if wrote["status"] == "pass":
+            yield checks.attempt(f"read {RESULTS}", checks.read_probe)
+            yield _delete_probe(store, checks.probe)
+    except _Stop as stop:
+        yield stop.args[0]
+        return
+    yield _check_cors(store, bucket, uri, origin)
 
+
+class _Checks:
+    """The pipeline's actions, each a check: a denied action is a failed check and the rest go on;
+    any other failure (no bucket, a wrong secret) ends the checks (_Stop)."""
+
+    def __init__(self, store: S3Store, uploads: str, results: str):
+        self.store, self.uploads, self.results = store, uploads, results
+        self.probe = results + PROBE
+        self.first_upload = None
+
+    @staticmethod
     def attempt(check: str, action: Callable[[], str], stop_on_other: bool = True) -> dict[str, Any]:
         try:
             return _result(check, "pass", action())
@@ -52,47 +79,26 @@ def check_bucket(store: S3Store, uri: str, origin: str | None = None) -> Iterato
                 raise _Stop(_result(check, "fail", e.message, e.hint)) from None
             return _result(check, "fail", e.message, e.hint)
 
-    first_upload = []
+    def list_uploads(self) -> str:
+        self.first_upload = next(iter(self.store.list(self.uploads)), None)
+        entry = self.first_upload
+        return f"listed {self.uploads}" + (f" (first: {entry.name})" if entry else " (empty)")
 
-    def list_uploads() -> str:
-        entry = next(iter(store.list(uploads)), None)
-        if entry is not None:
-            first_upload.append(entry)
-        return f"listed {uploads}" + (f" (first: {entry.name})" if entry else " (empty)")
+    def list_results(self) -> str:
+        entry = next(iter(self.store.list(self.results)), None)
+        return f"listed {self.results}" + (f" (first: {entry.name})" if entry else " (empty)")
 
-    def list_results() -> str:
-        entry = next(iter(store.list(results)), None)
-        return f"listed {results}" + (f" (first: {entry.name})" if entry else " (empty)")
+    def read_upload(self) -> str:
+        self.store.read_head(self.first_upload.uri)
+        return f"read {self.first_upload.uri}"
 
-    def read_upload() -> str:
-        store.read_head(first_upload[0].uri)
-        return f"read {first_upload[0].uri}"
+    def write_probe(self) -> str:
+        self.store.write_bytes(self.probe, b"fmkit bucket check probe\n", force=True, content_type="text/plain")
+        return f"wrote {self.probe}"
 
-    def write_probe() -> str:
-        store.write_bytes(probe, b"fmkit bucket check probe\n", force=True, content_type="text/plain")
-        return f"wrote {probe}"
-
-    def read_probe() -> str:
-        store.read_head(probe)
-        return f"read back {probe}"
-
-    try:
-        yield attempt(f"list {UPLOADS}", list_uploads)
-        yield attempt(f"list {RESULTS}", list_results)
-        if first_upload:
-            yield attempt(f"read {UPLOADS}", read_upload)
-        else:
-            yield _result(f"read {UPLOADS}", "skip", f"no uploads yet to read in {uploads}",
-                          "upload an image there and re-run the check")
-        wrote = attempt(f"write {RESULTS}", write_probe)
-        yield wrote
-        if wrote["status"] == "pass":
-            yield attempt(f"read {RESULTS}", read_probe)
-            yield _delete_probe(store, probe)
-    except _Stop as stop:
-        yield stop.args[0]
-        return
-    yield _check_cors(store, bucket, uri, origin)
+    def read_probe(self) -> str:
+        self.store.read_head(self.probe)
+        return f"read back {self.probe}"
 
 
 def _delete_probe(store: S3Store, probe: str) -> dict[str, Any]:

@@ -243,25 +243,12 @@ class TextGenerator:
         from fmkit.generate.sampling import make_generators, next_tokens
 
         # 1. Tokenize and fit each prompt; one row per (prompt, sequence), prompt-major.
-        rows: list[dict[str, Any]] = []
-        for index, prompt in batch:
-            ids = self.encode(prompt)
-            ids, budget, notes = self._fit(ids, params.max_new_tokens, truncate, index + 1)
-            for note in notes:
-                yield Notice(note)
-            for seq in range(params.num_return_sequences):
-                rows.append({"index": index, "sequence": seq, "prompt": prompt, "ids": ids, "budget": budget,
-                             "new": [], "shown": "", "done": False, "seconds": 0.0})
+        rows, notes = self._rows(batch, params, truncate)
+        for note in notes:
+            yield Notice(note)
         n = len(rows)
-        width = max(len(r["ids"]) for r in rows)
-
         # 2. Left padding: every row's last prompt token sits in the last column.
-        input_ids = torch.full((n, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((n, width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            input_ids[i, width - len(r["ids"]):] = torch.tensor(r["ids"])
-            mask[i, width - len(r["ids"]):] = 1
-        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        input_ids, mask = self._left_padded(rows)
         generators = make_generators(params.seed, [r["sequence"] for r in rows]) if params.do_sample else []
 
         # 3. Decode: the prompts first, then one token per step for every unfinished row.
@@ -301,6 +288,32 @@ class TextGenerator:
                 step_input = chosen[:, None]
                 seen = torch.cat([seen, torch.where(finished[:, None], seen[:, -1:], step_input)], dim=1)
         del forward  # its keys and values
+
+    def _rows(self, batch: list[tuple[int, str]], params: GenerationParams,
+              truncate: bool) -> tuple[list[dict[str, Any]], list[str]]:
+        """One row per (prompt, sequence), prompt-major, each prompt fitted to the context; and
+        the notices fitting produced (a capped length, a truncated prompt)."""
+        rows: list[dict[str, Any]] = []
+        notices: list[str] = []
+        for index, prompt in batch:
+            ids, budget, notes = self._fit(self.encode(prompt), params.max_new_tokens, truncate, index + 1)
+            notices += notes
+            for seq in range(params.num_return_sequences):
+                rows.append({"index": index, "sequence": seq, "prompt": prompt, "ids": ids, "budget": budget,
+                             "new": [], "shown": "", "done": False, "seconds": 0.0})
+        return rows, notices
+
+    def _left_padded(self, rows: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """(input ids, attention mask), (rows, longest prompt), on the device: pads on the left."""
+        import torch
+
+        width = max(len(r["ids"]) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            input_ids[i, width - len(r["ids"]):] = torch.tensor(r["ids"])
+            mask[i, width - len(r["ids"]):] = 1
+        return input_ids.to(self.device), mask.to(self.device)
 
     def _steps(self, input_ids: Any, mask: Any, steps: int) -> tuple[Callable[[Any], Any], Any, Any]:
         """(steps(ids) -> logits, the first step's input, the tokens each row has seen so far).
