@@ -225,11 +225,19 @@ class Session(SetupMethods):
 
         if isinstance(sources, (str, Path)):
             sources = [sources]
+        sources = [str(s) for s in sources] if sources is not None else []
         settings = self.settings_for("detect", model, options)
+        address, executor = (settings.cluster.address if cluster is None else cluster).strip(), None
+        if address:  # the cluster is an executor the run plugs in (checked here, before anything is made)
+            from fmkit.cluster import cluster_executor
+
+            executor = cluster_executor(settings, address, cluster is not None, sources=sources,
+                                        output=None if output is None else str(output),
+                                        watch=None if watch is None else str(watch), coco=coco)
         return DetectRun(settings, sources, output=output, recursive=recursive, watch=watch, interval=interval,
                          max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
-                         store_options=store_options, notify=self.notify, on_written=on_written, cluster=cluster,
-                         progress=progress)
+                         store_options=store_options, notify=self.notify, on_written=on_written,
+                         executor=executor, progress=progress)
 
     # --- Vision + language: describe, imagine --verify, agent -------------------------------
 

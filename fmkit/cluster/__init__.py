@@ -28,9 +28,13 @@ import os
 import re
 from dataclasses import dataclass
 
-from fmkit.errors import BadInput
+from typing import Any, Callable
 
-__all__ = ["Address", "parse_address"]
+from fmkit import io
+from fmkit.errors import BadInput
+from fmkit.options import option, setting
+
+__all__ = ["Address", "cluster_executor", "parse_address"]
 
 _LOCAL = re.compile(r"local(?::(\d+))?")
 _REMOTE = re.compile(r"(tcp|tls|ws|wss)://[^\s/:]+(:\d{1,5})?/?")
@@ -62,3 +66,34 @@ def parse_address(text: str) -> Address:
         return Address(value.rstrip("/"))
     raise BadInput(f"--cluster {value!r} is not a Dask scheduler address",
                    "give tcp://HOST:8786 (what `dask scheduler` prints) or local:N for N worker processes here")
+
+
+def cluster_executor(settings, address: str, explicit: bool, *, sources: list[str], output: str | None,
+                     watch: str | None, coco: bool) -> Callable[[Any], Any]:
+    """What a cluster cannot do refused now, before anything is created or contacted; then the
+    factory DetectRun calls for its executor (fmkit/detect/run.py: executor=)."""
+    parsed = parse_address(address)
+    if watch is not None:
+        where = option("cluster") if explicit else settings.origins.get("cluster.address", "profile")
+        raise BadInput(f"{option('watch')} runs in one process; a cluster address is set ({where})",
+                       f"leave {option('cluster')} out (or {setting('cluster.address', '')}), or run detect "
+                       "over the prefix on the cluster from a scheduled job")
+    if coco:
+        raise BadInput(f"{option('coco')} is not available with {option('cluster')} (each worker writes its "
+                       "own results)", f"run the same again without {option('cluster')} afterwards: it skips "
+                       "every done image and writes coco.json from the stored results")
+    if not parsed.local:
+        for path in [*sources, *([output] if output else [])]:
+            if path != "-" and io.store_for(path).is_relative(path):
+                raise BadInput(f"{path} is a relative path, and the workers of {parsed.text} run elsewhere",
+                               "give s3:// URIs or absolute paths on a filesystem every worker shares "
+                               f"(relative paths work with {option('cluster', 'local:N')})")
+
+    def make(run) -> Any:
+        from fmkit.cluster.client import DaskExecutor
+
+        return DaskExecutor(run.settings, address, run.run, classes=run.classes, output=run.output,
+                            save_txt=run.save_txt, force=run.force, store_options=run.store_options,
+                            notify=run.notify, progress=run.progress)
+
+    return make
