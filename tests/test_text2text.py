@@ -71,6 +71,16 @@ def test_cli_json_answer_is_transformers_text(cli, tiny_t5):
 # --- seeds, batching, streaming -------------------------------------------------------------------
 
 
+def test_cli_shows_an_answer_on_its_own_line_and_a_continuation_inline(cli, tiny_t5, tiny_gpt2):
+    """GPT-2 continues the prompt's text; an instruction model answers it: shown apart."""
+    answer = _reference(tiny_t5, "Star Trek", 8)[1]
+    r = cli(["generate", "Star Trek", "-m", tiny_t5, "--greedy", "-n", "8", *FP32])
+    assert r.exit_code == 0 and r.stdout == f"Star Trek\n{answer}\n"
+    text = json.loads(cli(["generate", "Star Trek", "-m", tiny_gpt2, "--greedy", "-n", "8", "--json", *FP32]).stdout)["text"]
+    r = cli(["generate", "Star Trek", "-m", tiny_gpt2, "--greedy", "-n", "8", *FP32])
+    assert r.exit_code == 0 and r.stdout == f"Star Trek{text}\n"
+
+
 @pytest.mark.parametrize("weights", ["float32", "bfloat16"])
 def test_same_seed_same_answers_whatever_the_batch(tiny_t5, weights):
     def texts(seed, batch_size, returns=1):

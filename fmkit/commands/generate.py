@@ -1,4 +1,5 @@
-"""`fmkit generate`: continue prompts with a GPT-2-family model, streaming the text as it comes."""
+"""`fmkit generate`: continue prompts with GPT-2 (or answer them with a chat or text-to-text model),
+streaming the text as it comes."""
 
 from __future__ import annotations
 
@@ -38,14 +39,15 @@ def generate(
         rich_help_panel=DECODING)] = False,
     seed: SeedOpt = None,
     truncate: Annotated[bool, typer.Option(
-        "--truncate", help="Keep the end of a prompt longer than the model's context instead of failing.")] = False,
+        "--truncate", help="Cut a prompt longer than the model's context instead of failing (GPT-2 keeps its end, "
+                           "an instruction model its start).")] = False,
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream", help="Print tokens as they are generated, or each text when it is done.",
         rich_help_panel="Output")] = True,
     profile: ProfileOpt = None, sets: SetOpt = None, model: ModelOpt = None, device: DeviceOpt = None,
     offline: OfflineOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
-    """Continue text with a GPT-2-family model, token by token.
+    """Continue text with GPT-2, or answer it with a chat or text-to-text model, token by token.
 
     [dim]fmkit generate "Star Trek" --seed 1
     cat prompts.txt | fmkit generate - --json[/dim]
@@ -75,7 +77,7 @@ def _show(run, json_: bool, several: bool, quiet: bool) -> None:
     for event in run:
         if isinstance(event, Piece):
             if event.first:
-                _write(("\n" if count else "") + _heading(event, several) + event.prompt)
+                _write(("\n" if count else "") + _heading(event, several) + event.prompt + _between(run))
                 showing = (event.index, event.sequence)
             _write(event.text)
         elif isinstance(event, Generation):
@@ -85,11 +87,17 @@ def _show(run, json_: bool, several: bool, quiet: bool) -> None:
             elif showing == (event.index, event.sequence):
                 _write("\n")
             else:
-                _write(("\n" if count > 1 else "") + _heading(event, several) + event.prompt + event.text + "\n")
+                _write(("\n" if count > 1 else "") + _heading(event, several) + event.prompt + _between(run)
+                       + event.text + "\n")
     if count:
         rate = tokens / (time.perf_counter() - started)
         output.notice(f"{count} text{'s' if count > 1 else ''}, {tokens} new tokens, {rate:.1f} tokens/s, "
                       f"{run.model} ({run.weights}), seed {run.seed}", quiet)
+
+
+def _between(run) -> str:
+    """Nothing between a prompt and its continuation (GPT-2); an answer starts on its own line."""
+    return "" if run.continues_prompt else "\n"
 
 
 def _heading(event, several: bool) -> str:

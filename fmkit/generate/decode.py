@@ -197,6 +197,8 @@ class TextGenerator:
         # Chat models (SmolLM2, Qwen ... Instruct) ship a chat template: a prompt becomes the
         # user's turn and the text is the assistant's answer. GPT-2 has none: plain continuation.
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+        # GPT-2 continues the prompt's text; a chat or text-to-text model answers it (shown apart).
+        self.continues_prompt = self.family != TEXT2TEXT and not self.chat
 
     def encode(self, prompt: str) -> list[int]:
         """Prompt -> input ids: through the chat template where the model has one."""

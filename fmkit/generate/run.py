@@ -38,6 +38,12 @@ class GenerateRun:
     def weights(self) -> str:
         return self.generator.weights if self.generator else ""
 
+    @property
+    def continues_prompt(self) -> bool:
+        """True when the text continues the prompt (GPT-2); False when it answers it (a chat or
+        text-to-text model), so a viewer shows the two apart."""
+        return self.generator.continues_prompt if self.generator else True
+
     def __iter__(self) -> Iterator[Piece | Generation]:
         if self._first is None:
             return
