@@ -81,10 +81,11 @@ class Diffuse:
                              "bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), else runtime.dtype",
                              choices=("auto", "float32", "bfloat16", "float16"))
     strategy: str = key("auto", "memory strategy: auto = the fastest whose estimated peak fits runtime.max_memory | "
-                                "resident | vae-tiling | model-offload | float8 | one-at-a-time | sequential-offload "
+                                "resident | vae-tiling | model-offload | float8 | one-at-a-time | one-at-a-time-float8 | "
+                                "sequential-offload "
                                 "(one step of that ladder) | custom = the saver keys below, as set",
                         choices=("auto", "resident", "vae-tiling", "model-offload", "float8", "one-at-a-time",
-                                 "sequential-offload", "custom"))
+                                 "one-at-a-time-float8", "sequential-offload", "custom"))
     # Memory savers, with strategy = "custom" only (an error otherwise): each maps onto one diffusers
     # call in fmkit/diffuse/memory.py.
     one_at_a_time: bool = key(False, "custom strategy: keep only the component in use in memory: text encoder, "

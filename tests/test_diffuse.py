@@ -187,10 +187,10 @@ def test_budget_picks_the_strategy_and_says_why(draw):
     r = draw("a cat", "--seed", "1", "--json", "--profile", "laptop", "--set", "runtime.max_memory=64MiB")
     assert r.exit_code == 0, r.stderr
     row = json.loads(r.stdout)
-    assert row["memory_plan"]["strategy"] == "one-at-a-time" and row["memory_plan"]["budget_mb"] == 64
+    assert row["memory_plan"]["strategy"] == "one-at-a-time-float8" and row["memory_plan"]["budget_mb"] == 64
     assert row["strategy"] == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
     assert "no strategy is estimated to fit 64 MiB set by runtime.max_memory" in row["memory_plan"]["reason"]
-    assert "memory plan one-at-a-time: no strategy is estimated to fit" in r.stderr  # the summary notice
+    assert "memory plan one-at-a-time-float8: no strategy is estimated to fit" in r.stderr  # the summary notice
 
 
 def test_the_summary_line_names_plan_and_reason(draw):

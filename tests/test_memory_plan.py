@@ -32,8 +32,9 @@ CPU_IN_USE = 934 * 2**20  # RSS when the plan was made in benchmarks/diffuse.py'
 @pytest.mark.parametrize("step, kind, dtype, measured_mib, in_use", [
     ("resident", "cuda", "float16", 2.64 * 1024, 0),  # plain diffusers fp16 on an H200
     ("model-offload", "cuda", "float16", 1.77 * 1024, 0),  # enable_model_cpu_offload, VRAM capped
-    ("one-at-a-time", "cuda", "float16", 0.95 * 1024, 0),  # fmkit's laptop plan on the H200
-    ("one-at-a-time", "cpu", "bfloat16", 1976, CPU_IN_USE),  # benchmarks/diffuse.py, peak RSS, 2026-12-06
+    ("one-at-a-time-float8", "cuda", "float16", 0.95 * 1024, 0),  # fmkit's laptop plan on the H200
+    ("one-at-a-time-float8", "cpu", "bfloat16", 1976, CPU_IN_USE),  # benchmarks/diffuse.py, peak RSS, 2026-12-06
+    ("one-at-a-time", "cpu", "bfloat16", 2793, CPU_IN_USE),
     ("resident", "cpu", "bfloat16", 3920, CPU_IN_USE),
     ("vae-tiling", "cpu", "bfloat16", 3604, CPU_IN_USE),
     ("float8", "cpu", "bfloat16", 3132, CPU_IN_USE),
@@ -59,13 +60,13 @@ def test_gpu_caps_pick_the_fastest_plan_that_fits():
 
 def test_without_accelerate_there_is_no_offload_step():
     assert plan_for(2, offload_available=False).strategy == "float8"
-    assert plan_for(0.5, offload_available=False).strategy == "one-at-a-time"
+    assert plan_for(0.5, offload_available=False).strategy == "one-at-a-time-float8"
 
 
 def test_a_cpu_with_2_gib_gets_the_laptop_plan_and_with_free_ram_runs_resident():
     imports = CPU_IN_USE
     tight = plan_for(2, "cpu", "bfloat16", in_use=imports)
-    assert tight.strategy == "one-at-a-time"
+    assert tight.strategy == "one-at-a-time-float8"
     assert tight.plan.describe() == "one-at-a-time+layerwise-float8_e4m3fn+vae-slicing+vae-tiling-256"
     assert tight.estimated_peak < 2.2 * GiB
     roomy = plan_for(12, "cpu", "bfloat16", in_use=imports, components=SD21)  # a 16 GB laptop, SD-Turbo
@@ -73,7 +74,8 @@ def test_a_cpu_with_2_gib_gets_the_laptop_plan_and_with_free_ram_runs_resident()
 
 
 def test_the_cpu_ladder_has_no_offload_and_float8_comes_late():
-    assert planner.ORDER["cpu"] == ("resident", "vae-tiling", "float8", "one-at-a-time")
+    assert planner.ORDER["cpu"] == ("resident", "vae-tiling", "float8", "one-at-a-time", "one-at-a-time-float8")
+    assert plan_for(3.1, "cpu", "bfloat16", in_use=CPU_IN_USE).strategy == "one-at-a-time"  # bfloat16 weights
     seen = {plan_for(b, "cpu", "bfloat16", in_use=CPU_IN_USE).strategy for b in (1, 2, 2.5, 3, 4, 8)}
     assert not seen & {"model-offload", "sequential-offload"}
 
@@ -122,9 +124,9 @@ def test_vae_tiling_only_helps_images_bigger_than_a_tile():
 
 def test_a_named_step_is_used_as_given_with_its_estimate():
     inputs = PlanInputs(8 * GiB, "free on cuda", SD15_NO_CHECKER, GUIDED_512, "float16", "cuda")
-    choice = planner.choose(inputs, "one-at-a-time", compile=True)
-    assert choice.strategy == "one-at-a-time" and choice.plan.one_at_a_time and choice.plan.compile
-    assert choice.reason == "one-at-a-time (diffuse.strategy): est. peak 988 MiB fits 8.0 GiB free on cuda"
+    choice = planner.choose(inputs, "one-at-a-time-float8", compile=True)
+    assert choice.strategy == "one-at-a-time-float8" and choice.plan.one_at_a_time and choice.plan.compile
+    assert choice.reason == "one-at-a-time-float8 (diffuse.strategy): est. peak 988 MiB fits 8.0 GiB free on cuda"
 
 
 def test_out_of_memory_steps_down_to_a_plan_that_is_estimated_smaller():
@@ -202,7 +204,7 @@ def test_doctor_shows_the_budget_and_the_plan_it_would_pick(fmkit_proc):
     memory = json.loads(r.stdout)["memory"]
     assert memory["budget_mb"] == 2048 and memory["budget_source"] == "set by runtime.max_memory"
     plan = memory["diffuse_plan"]
-    assert plan["model"] == "sd-turbo" and plan["size"] == "512x512" and plan["strategy"] == "one-at-a-time"
+    assert plan["model"] == "sd-turbo" and plan["size"] == "512x512" and plan["strategy"] == "one-at-a-time-float8"
     assert plan["sizes_from"] == "known SD 2.1 sizes: sd-turbo is not on this machine"
     r = fmkit_proc(["doctor", "--json", "--offline", "--set", "diffuse.vae_tiling=true"])
     assert r.returncode == 0  # the doctor reports the mistake a run would refuse

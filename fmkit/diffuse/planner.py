@@ -4,30 +4,33 @@ files, so it is unit-tested on any machine (tests/test_memory_plan.py).
 
 The ladder, fastest first (each step is one MemoryPlan, i.e. a set of diffusers' own calls):
 
-    step                 what runs                                                    devices
-    resident             every component on the device in the compute dtype           all
-    vae-tiling           + VAE slicing and 256-pixel tiles                            all
-    model-offload        + enable_model_cpu_offload (one component on the GPU)         CUDA + accelerate
-    float8               + UNet weights stored in float8, upcast per layer             all (bfloat16 on mps)
-    one-at-a-time        + float8, and only the component in use loaded at all         all
-    sequential-offload   + enable_sequential_cpu_offload (layer by layer)             CUDA + accelerate
+    step                  what runs                                                   devices
+    resident              every component on the device in the compute dtype          all
+    vae-tiling            + VAE slicing and 256-pixel tiles                           all
+    model-offload         + enable_model_cpu_offload (one component on the GPU)        CUDA + accelerate
+    float8                + UNet weights stored in float8, upcast per layer            all (bfloat16 on mps)
+    one-at-a-time         VAE tiles, only the component in use loaded at all           CPU, mps
+    one-at-a-time-float8  one-at-a-time with the float8 UNet (the laptop plan)          all
+    sequential-offload    + enable_sequential_cpu_offload (layer by layer)            CUDA + accelerate
 
-Off CUDA there is no offload, and on a CPU float8 storage costs time (every layer upcast; the
-README's table: 5.7 s/step resident float8 against ~4.7 for bfloat16 weights), so the CPU order
-is resident, vae-tiling, float8, one-at-a-time.
+Off CUDA there is no offload. On a CPU one component at a time with bfloat16 weights (2.8 GiB
+at 512x512) needs less than everything resident with a float8 UNet (3.1 GiB) and computes
+faster (no upcasts), but loads the UNet again for each image, so it comes after float8; on CUDA
+it needs as much as model offload and is slower, so it is not on that ladder.
 
 Peak estimates (bytes) are calibrated against measured peaks, SD 1.5 shape, 512x512, guidance 7.5:
   - H200, float16, torch's allocator peak: plain resident pipeline 2.64 GiB (weights 1.99 GiB, so
     the VAE decode of one 512x512 image adds ~0.65 GiB: VAE_BYTES_PER_PIXEL); model offload
     1.77 GiB (UNet 1.60 GiB, so its activations at batch 2 add ~0.17 GiB: UNET_BYTES_PER_LATENT);
-    one-at-a-time + float8 0.95 GiB (float8 UNet 0.80 GiB + the same activations).
+    one-at-a-time-float8 0.95 GiB (float8 UNet 0.80 GiB + the same activations).
   - 2-core CPU, bfloat16 compute, peak RSS (benchmarks/diffuse.py, 2026-12-06; 934 MiB in use when
-    the plan is made): one-at-a-time 1976 MiB (float8 UNet 820 MiB + the activations above: the
-    estimate is 7% under, inside HEADROOM); resident 3920 MiB, vae-tiling 3604 MiB, float8 3132 MiB:
+    the plan is made): one-at-a-time-float8 1976 MiB (float8 UNet 820 MiB + the activations above:
+    the estimate is 7% under, inside HEADROOM), one-at-a-time 2793 MiB (2% under); resident 3920 MiB,
+    vae-tiling 3604 MiB, float8 3132 MiB:
     ~0.6 GB more than weights + activations when everything stays resident, freed blocks glibc
-    keeps in its heap (CPU_RESIDENT_SLACK; one-at-a-time hands them back with
-    memory.return_freed_memory_to_os), and ~0.3 GB more again with float8 storage
-    (CPU_FLOAT8_SLACK). These three are estimated 7%, 3% and 1% over.
+    keeps in its heap (CPU_RESIDENT_SLACK, taken as growing with the UNet; one-at-a-time hands
+    them back with memory.return_freed_memory_to_os), and ~0.3 GB more again with float8 storage
+    (CPU_FLOAT8_SLACK: the per-layer upcasts). These three are estimated 7%, 3% and 1% over.
 A plan fits when what is in use plus its estimate with HEADROOM still fits the budget.
 """
 
@@ -44,15 +47,17 @@ HEADROOM = 1.10  # estimates are within ~10% of the peaks above; allocator fragm
 UNET_BYTES_PER_LATENT = 21 * 1024  # activations per latent pixel per batch item, 2-byte compute, 320 channels
 VAE_BYTES_PER_PIXEL = 2662  # decode activations per output pixel, 2-byte compute, 128 channels (0.65 GiB at 512x512)
 TEXT_ACTIVATIONS = 64 * MiB  # CLIP text encoder on 77 tokens: small next to the rest
-CPU_RESIDENT_SLACK = 600 * 10**6  # peak RSS above the model when freed blocks stay in glibc's heap
-CPU_FLOAT8_SLACK = 300 * 10**6  # and more again with float8 storage resident on a CPU
+CPU_RESIDENT_SLACK = 0.70  # bytes per UNet parameter (0.6 GB for SD): freed blocks glibc keeps in its heap
+CPU_FLOAT8_SLACK = 0.35  # bytes per UNet parameter (0.3 GB for SD) more with float8 storage resident on a CPU
 LARGEST_LAYER_SHARE = 0.04  # sequential offload: the biggest leaf module (CLIP's token embedding) of all weights
 VAE_TILE = 256  # pixels: the ladder's tile size (a quarter of a 512x512 decode's activations)
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float8_e4m3fn": 1}
 
-STEPS = ("resident", "vae-tiling", "model-offload", "float8", "one-at-a-time", "sequential-offload")
-ORDER = {"cuda": STEPS, "cpu": ("resident", "vae-tiling", "float8", "one-at-a-time"),
-         "mps": ("resident", "vae-tiling", "float8", "one-at-a-time")}
+STEPS = ("resident", "vae-tiling", "model-offload", "float8", "one-at-a-time", "one-at-a-time-float8",
+         "sequential-offload")
+ORDER = {"cuda": ("resident", "vae-tiling", "model-offload", "float8", "one-at-a-time-float8", "sequential-offload"),
+         "cpu": ("resident", "vae-tiling", "float8", "one-at-a-time", "one-at-a-time-float8"),
+         "mps": ("resident", "vae-tiling", "float8", "one-at-a-time", "one-at-a-time-float8")}
 OFFLOAD_STEPS = ("model-offload", "sequential-offload")
 
 
@@ -131,7 +136,8 @@ def step_plan(step: str, device_kind: str, compile: bool = False) -> MemoryPlan:
         "vae-tiling": tiled,
         "model-offload": replace(tiled, offload="model"),
         "float8": replace(tiled, storage_dtype=storage),
-        "one-at-a-time": replace(tiled, storage_dtype=storage, one_at_a_time=True),
+        "one-at-a-time": replace(tiled, one_at_a_time=True),
+        "one-at-a-time-float8": replace(tiled, storage_dtype=storage, one_at_a_time=True),
         "sequential-offload": replace(tiled, offload="sequential"),
     }
     return plans[step]
@@ -162,7 +168,8 @@ def estimate_peak(plan: MemoryPlan, c: Components, w: Workload, compute_dtype: s
         return int(max(weights[k] + activations[k] for k in weights))
     slack = 0
     if device_kind == "cpu":
-        slack = CPU_RESIDENT_SLACK + (CPU_FLOAT8_SLACK if plan.storage_dtype == "float8_e4m3fn" else 0)
+        per_parameter = CPU_RESIDENT_SLACK + (CPU_FLOAT8_SLACK if plan.storage_dtype == "float8_e4m3fn" else 0)
+        slack = per_parameter * c.unet
     return int(sum(weights.values()) + max(activations.values()) + slack)
 
 
