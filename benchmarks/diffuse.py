@@ -3,7 +3,9 @@
 BASELINE: `StableDiffusionPipeline.from_pretrained(folder)` with its defaults (float32, every
 component resident, SDPA attention), on an SD 1.5-shaped folder with random weights
 (benchmarks/sd15_random.py: UNet 860M, VAE 84M, CLIP text 123M; built once, cached).
-FMKIT: fmkit's Diffuser with the laptop profile's memory strategy on the same folder.
+FMKIT: fmkit's Diffuser with the laptop profile on the same folder, its memory plan chosen by the
+planner from runtime.max_memory: once with a 2 GiB budget (`--set runtime.max_memory=2GiB`,
+target: peak RSS under 2.2 GiB) and once with auto (this machine's available RAM).
 
 Both render the same work: one 512x512 image, guidance 7.5 (batch 2 through the UNet), 2 steps.
 Every run is a FRESH subprocess; its peak RSS comes from the OS (os.wait4 -> ru_maxrss of that
@@ -32,14 +34,20 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
-# name -> --set overrides on top of the laptop profile
+TIGHT = ["runtime.max_memory=2GiB"]
+FMKIT_ROWS = {"fmkit 2GiB": TIGHT, "fmkit auto": []}  # name -> --set overrides on top of the laptop profile
+CUSTOM = ["diffuse.strategy=custom", "diffuse.vae_slicing=true", "diffuse.vae_tiling=true", "diffuse.vae_tile_size=256"]
+# What each ladder step costs and saves, and savers outside the ladder (strategy = custom)
 ABLATIONS = {
-    "one-at-a-time only, no storage cast": ["diffuse.storage_dtype=\"none\"", "diffuse.vae_tiling=false"],
-    "  + float8 UNet storage": ["diffuse.vae_tiling=false"],
-    "laptop with bfloat16 storage": ["diffuse.storage_dtype=\"bfloat16\""],
-    "laptop + attention slicing auto": ["diffuse.attention_slicing=\"auto\""],
-    "laptop, all resident": ["diffuse.one_at_a_time=false"],
-    "laptop, float32 compute": ["diffuse.compute_dtype=\"float32\""],
+    "step resident": ["diffuse.strategy=resident"],
+    "step vae-tiling": ["diffuse.strategy=vae-tiling"],
+    "step float8 (resident, float8 UNet)": ["diffuse.strategy=float8"],
+    "step one-at-a-time (bfloat16 UNet)": ["diffuse.strategy=one-at-a-time"],
+    "step one-at-a-time-float8": ["diffuse.strategy=one-at-a-time-float8"],
+    "custom: one-at-a-time + attn slicing": [*CUSTOM, "diffuse.one_at_a_time=true",
+                                             "diffuse.storage_dtype=\"float8_e4m3fn\"",
+                                             "diffuse.attention_slicing=\"auto\""],
+    "2GiB, float32 compute": [*TIGHT, "diffuse.compute_dtype=\"float32\""],
 }
 
 
@@ -70,7 +78,8 @@ def _child(mode: str, folder: str, size: int, steps: int, sets: list[str]) -> No
         diffuser.render(DiffuseParams("a photo of an astronaut riding a horse", steps=steps, guidance=7.5,
                                       height=size, width=size, seed=0),
                         on_step=lambda: marks.append(time.perf_counter()))
-        strategy = f"{diffuser.plan.describe()}, {str(diffuser.dtype).removeprefix('torch.')} compute"
+        strategy = (f"{diffuser.choice.strategy}: {diffuser.plan.describe()}, "
+                    f"{str(diffuser.dtype).removeprefix('torch.')} compute; {diffuser.choice.reason}")
     total = time.perf_counter() - started
     print(json.dumps({"s_per_step": marks[-1] - marks[-2] if len(marks) > 1 else total,
                       "total_s": total, "strategy": strategy}))
@@ -118,30 +127,36 @@ def main() -> None:
     print(f"SD 1.5-shaped random weights: {folder}")
     print(f"{args.size}x{args.size}, guidance 7.5, {args.steps} steps; fresh process per run; "
           f"load average {os.getloadavg()[0]:.1f}")
-    runs: dict[str, list[dict]] = {"plain": [], "fmkit": []}
-    for i in range(args.repeats):  # interleaved: A B A B
-        for mode in ("plain", "fmkit"):
-            r = _spawn_and_measure(mode, folder, args.size, args.steps, [])
-            runs[mode].append(r)
-            print(f"  run {i + 1} {mode:5s}: peak RSS {r['peak_rss_mb']:7.0f} MB, {r['s_per_step']:6.2f} s/step, "
+    runs: dict[str, list[dict]] = {"plain": [], **{name: [] for name in FMKIT_ROWS}}
+    for i in range(args.repeats):  # interleaved: A B C A B C
+        for name in runs:
+            mode, sets = ("plain", []) if name == "plain" else ("fmkit", FMKIT_ROWS[name])
+            r = _spawn_and_measure(mode, folder, args.size, args.steps, sets)
+            runs[name].append(r)
+            print(f"  run {i + 1} {name:10s}: peak RSS {r['peak_rss_mb']:7.0f} MB, {r['s_per_step']:6.2f} s/step, "
                   f"{r['total_s']:6.1f} s total  [{r['strategy']}]", flush=True)
     med = {m: {k: statistics.median(r[k] for r in rs) for k in ("peak_rss_mb", "s_per_step", "total_s")}
            for m, rs in runs.items()}
+    labels = {"plain": "plain diffusers (baseline)", "fmkit 2GiB": "fmkit laptop, max_memory=2GiB",
+              "fmkit auto": "fmkit laptop, max_memory=auto"}
     print()
-    print(f"{'':34s} {'peak RSS MB':>11s} {'s/step':>7s} {'total s':>8s}")
-    print(f"{'plain diffusers (baseline)':34s} {med['plain']['peak_rss_mb']:11.0f} {med['plain']['s_per_step']:7.2f} "
-          f"{med['plain']['total_s']:8.1f}")
-    print(f"{'fmkit laptop: ' + runs['fmkit'][0]['strategy']:34s} {med['fmkit']['peak_rss_mb']:11.0f} "
-          f"{med['fmkit']['s_per_step']:7.2f} {med['fmkit']['total_s']:8.1f}")
+    print(f"{'':38s} {'peak RSS MB':>11s} {'s/step':>7s} {'total s':>8s}  plan")
+    for name, label in labels.items():
+        plan = runs[name][0]["strategy"].split(":")[0] if name != "plain" else "-"
+        print(f"{label:38s} {med[name]['peak_rss_mb']:11.0f} {med[name]['s_per_step']:7.2f} "
+              f"{med[name]['total_s']:8.1f}  {plan}")
     if not args.no_ablation:
         for name, sets in ABLATIONS.items():
             r = _spawn_and_measure("fmkit", folder, args.size, args.steps, sets)
-            print(f"{name:34s} {r['peak_rss_mb']:11.0f} {r['s_per_step']:7.2f} {r['total_s']:8.1f}", flush=True)
+            print(f"{name:38s} {r['peak_rss_mb']:11.0f} {r['s_per_step']:7.2f} {r['total_s']:8.1f}  "
+                  f"{r['strategy'].split(';')[0]}", flush=True)
     print()
-    print(f"fmkit vs plain diffusers: {med['fmkit']['peak_rss_mb'] / med['plain']['peak_rss_mb']:.2f}x peak RSS "
-          f"(target <= 0.45x)")
-    print(f"fmkit vs plain diffusers: {med['fmkit']['s_per_step'] / med['plain']['s_per_step']:.2f}x s/step "
-          f"(target <= 1.3x)")
+    tight, auto, plain = med["fmkit 2GiB"], med["fmkit auto"], med["plain"]
+    print(f"fmkit 2GiB peak RSS: {tight['peak_rss_mb'] / 1024:.2f} GiB (target < 2.2 GiB); "
+          f"vs plain diffusers: {tight['peak_rss_mb'] / plain['peak_rss_mb']:.2f}x peak RSS (target <= 0.45x), "
+          f"{tight['s_per_step'] / plain['s_per_step']:.2f}x s/step (target <= 1.3x)")
+    print(f"fmkit auto vs plain diffusers: {auto['peak_rss_mb'] / plain['peak_rss_mb']:.2f}x peak RSS, "
+          f"{auto['s_per_step'] / plain['s_per_step']:.2f}x s/step")
 
 
 if __name__ == "__main__":
