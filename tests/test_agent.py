@@ -11,7 +11,7 @@ import pytest
 
 from fmkit.agent.wants import english_prompt, read_wants
 
-SMALL = ["--height", "32", "--width", "32", "--steps", "1", "--set", "diffuse.one_at_a_time=false"]
+SMALL = ["--height", "32", "--width", "32", "--steps", "1", "--set", "diffuse.strategy=resident"]
 
 
 @pytest.mark.parametrize("prompt, expected", [

@@ -567,10 +567,11 @@ def test_sizes_without_bounds_are_usage_errors(cli, tmp_path, monkeypatch, comma
 def test_cpu_allocator_failure_is_out_of_memory_for_the_diffuse_retry(cli, tiny_sd, tmp_path, monkeypatch):
     from diffusers import UNet2DConditionModel
 
-    from fmkit.diffuse.pipeline import _is_oom
+    from fmkit.errors import is_out_of_memory
 
     message = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 92233720368 bytes. Error code 12"
-    assert _is_oom(RuntimeError(message)) and _is_oom(MemoryError()) and not _is_oom(RuntimeError("shape mismatch"))
+    assert is_out_of_memory(RuntimeError(message)) and is_out_of_memory(MemoryError())
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
     real, calls = UNet2DConditionModel.forward, {"n": 0}
 
     def forward(self, *a, **k):
@@ -581,7 +582,7 @@ def test_cpu_allocator_failure_is_out_of_memory_for_the_diffuse_retry(cli, tiny_
 
     monkeypatch.setattr(UNet2DConditionModel, "forward", forward)
     monkeypatch.chdir(tmp_path)
-    r = cli(["diffuse", "a cat", "--model", tiny_sd, *SD_SMALL, "--json", "--set", "diffuse.one_at_a_time=false"])
+    r = cli(["diffuse", "a cat", "--model", tiny_sd, *SD_SMALL, "--json", "--set", "diffuse.strategy=resident"])
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["fallback_from"]  # retried once with a lower strategy
 

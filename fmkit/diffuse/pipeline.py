@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 from fmkit import __version__, catalog, hardware, output
 from fmkit.io.local import atomic_write, unique_path
-from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure
+from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure, is_out_of_memory
 from fmkit.diffuse import planner
 from fmkit.diffuse.memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
                                   compute_dtype, load_dtype, return_freed_memory_to_os)
@@ -131,12 +131,6 @@ def peak_memory_mb(device: str) -> float:
         import psutil
 
         return psutil.Process().memory_info().peak_wset / 2**20
-
-
-def _is_oom(error: BaseException) -> bool:
-    from fmkit.errors import is_out_of_memory
-
-    return is_out_of_memory(error)
 
 
 def _is_compile_failure(error: BaseException) -> bool:
@@ -320,9 +314,9 @@ class Diffuser:
         try:
             return self._render(params, self.plan, on_step)
         except Exception as e:  # MemoryError and torch.OutOfMemoryError included
-            if self.plan.compile and not _is_oom(e) and _is_compile_failure(e):
+            if self.plan.compile and not is_out_of_memory(e) and _is_compile_failure(e):
                 return self._render_uncompiled(params, on_step, e)
-            if not _is_oom(e):
+            if not is_out_of_memory(e):
                 raise
             lower = planner.lower(self.choice)
             if lower is None:
@@ -335,7 +329,7 @@ class Diffuser:
         try:
             images = self._render(params, self.plan, on_step)
         except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
-            if not _is_oom(e):
+            if not is_out_of_memory(e):
                 raise
             raise RuntimeFailure(f"out of memory again after retrying with strategy {self.plan.describe()}",
                                  "try a smaller --height/--width or --num-images") from None
