@@ -174,6 +174,30 @@ def test_the_cpu_budget_is_available_ram_plus_this_process():
     assert huge.source == "of RAM available (runtime.max_memory = 100TiB is more)"
 
 
+def test_the_cuda_budget_reads_free_memory_and_the_per_process_fraction(monkeypatch):
+    """torch's CUDA calls stood in for (no GPU here): free + what torch already holds, capped by the
+    fraction set_per_process_memory_fraction sets (mem_get_info does not reflect it)."""
+    import torch
+
+    from fmkit.hardware import memory_budget
+
+    total = 80 * GiB
+    fraction = {"value": 1.0}
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda index: (70 * GiB, total))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda index: 3 * GiB)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda index: 2 * GiB)
+    monkeypatch.setattr(torch.cuda, "get_per_process_memory_fraction", lambda index: fraction["value"])
+    free = memory_budget("auto", "cuda")
+    assert (free.bytes, free.source, free.in_use) == (73 * GiB, "free on cuda", 2 * GiB)
+    fraction["value"] = 4 / 80  # benchmarks/gpu.py's 4 GiB cap
+    capped = memory_budget("auto", "cuda")
+    assert capped.bytes == 4 * GiB and capped.source == "this process may use on cuda (memory fraction 0.05)"
+    assert memory_budget("2GiB", "cuda").bytes == 2 * GiB
+    assert memory_budget("8GiB", "cuda").source == \
+        "this process may use on cuda (memory fraction 0.05) (runtime.max_memory = 8GiB is more)"
+
+
 def test_a_bad_max_memory_is_a_one_line_profile_error(fmkit_proc):
     r = fmkit_proc(["diffuse", "x", "--set", "runtime.max_memory=4gigs"])
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
