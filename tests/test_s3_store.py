@@ -106,7 +106,7 @@ def test_no_clobber_force_and_version(store, bucket):
     first = store.stat(uri)
     with pytest.raises(OutputError) as err:
         store.write_bytes(uri, b"other")
-    assert str(err.value) == f"{uri} already exists (pass --force to overwrite it)"
+    assert str(err.value) == f"{uri} already exists (pass force=True to overwrite it)"  # a Python caller
     assert err.value.exit_code == 2
     assert store.read_bytes(uri) == b'{"a": 1}'
     store.write_bytes(uri, b'{"a": 22}', force=True)
