@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fmkit.diffuse.planner import Components
+from fmkit.errors import ModelUnavailable
 
 # Parameter counts of the published checkpoints: CLIP ViT-L/14 text (SD 1.5) or OpenCLIP ViT-H text
 # (SD 2.1), the UNet, the VAE, and SD 1.5's safety checker (CLIP ViT-L/14 vision, ~304M).
@@ -41,16 +42,29 @@ def read_components(folder: Path) -> Components:
     """The Components of a diffusers pipeline folder (model_index.json and its subfolders)."""
     from fmkit.model_files import read_json
 
-    unet = read_json(folder / "unet" / "config.json", "unet config")
-    vae = read_json(folder / "vae" / "config.json", "vae config")
-    blocks = vae.get("block_out_channels") or [128]
+    unet_config, vae_config = folder / "unet" / "config.json", folder / "vae" / "config.json"
+    unet_blocks = _widths(read_json(unet_config, "unet config"), unet_config, [320])
+    vae = read_json(vae_config, "vae config")
+    blocks = _widths(vae, vae_config, [128])
+    sample_size = vae.get("sample_size") or 512
+    if not isinstance(sample_size, int) or isinstance(sample_size, bool) or sample_size < 1:
+        raise ModelUnavailable(f"{vae_config}: sample_size {sample_size!r} is not a positive whole number",
+                               "download or save the model again")
     checker = folder / "safety_checker"
     return Components(
         text_encoder=count_parameters(folder / "text_encoder"), unet=count_parameters(folder / "unet"),
         vae=count_parameters(folder / "vae"), safety_checker=count_parameters(checker) if checker.is_dir() else 0,
-        unet_channels=(unet.get("block_out_channels") or [320])[0], vae_channels=blocks[0],
-        vae_scale_factor=2 ** (len(blocks) - 1), vae_sample_size=int(vae.get("sample_size") or 512),
-        source=f"safetensors headers of {folder.name}")
+        unet_channels=unet_blocks[0], vae_channels=blocks[0], vae_scale_factor=2 ** (len(blocks) - 1),
+        vae_sample_size=sample_size, source=f"safetensors headers of {folder.name}")
+
+
+def _widths(config: dict, path: Path, default: list[int]) -> list[int]:
+    """A config's block_out_channels, checked: a damaged file is one line naming it, not a crash."""
+    widths = config.get("block_out_channels") or default
+    if not isinstance(widths, list) or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ModelUnavailable(f"{path}: block_out_channels {widths!r} is not a list of channel counts",
+                               "download or save the model again")
+    return widths
 
 
 def known_components(model: str) -> Components:
