@@ -462,11 +462,12 @@ def main() -> None:
                 print(message, file=sys.stderr)
 
         fk = fmkit.Session(profile="gpu", offline=True, device=device, notify=notify)
+        # Quick rows first: if compiling the UNet outlasts gpu.sh's limit, these are printed already.
         bench_generate(fk, gpt2, device, tokens, batch=4 if args.smoke else 32)
+        bench_detect(fk, yolo, images, n, imgsz)
         bench_cold_generate(gpt2, device)
         bench_diffuse(fk, sd, device, size, steps)
         bench_memory_caps(sd, device, size, steps if args.smoke else 10)
-        bench_detect(fk, yolo, images, n, imgsz)
 
 
 if __name__ == "__main__":

@@ -12,4 +12,4 @@ if [ "${1:-}" != "--smoke" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
   exit 1
 fi
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-exec timeout 480 "$PY" benchmarks/gpu.py "$@"
+exec timeout 480 "$PY" -u benchmarks/gpu.py "$@"  # -u: each row is out before a timeout could cut it
