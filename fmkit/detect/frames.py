@@ -23,13 +23,12 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from fmkit.io.images import Encoded, ImageError, decode, decode_encoded, read_encoded
 from fmkit.io.sources import Source
+from fmkit.runs.ahead import read_ahead
 
 PAD = 114  # the grey Ultralytics pads with
 
@@ -113,19 +112,6 @@ def orient(image, orientation: int):
     if orientation == 8:
         return image.rot90(1, (-2, -1))
     return image
-
-
-def read_ahead(items: Iterable, fn: Callable[[Any], Any], workers: int, depth: int) -> Iterator:
-    """fn(item) for every item, in input order, on `workers` threads, at most `depth` in flight:
-    a list of 100,000 sources is pulled a little ahead of its results, never all at once."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fmkit-decode") as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def windows(items: Iterator, size: int) -> Iterator[list]:

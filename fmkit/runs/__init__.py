@@ -8,4 +8,5 @@ and how their results are drawn.
     folder.py      OutputFolder: the layout and rules of -o OUTDIR, local or in a bucket
     writing.py     results written by a small pool, reported and committed in input order
     results.py     ImageResult and RunSummary: what every image result and run has
+    ahead.py       sources read (decoded) a little ahead of the model, in input order
 """
