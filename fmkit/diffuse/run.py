@@ -17,6 +17,7 @@ from fmkit.errors import BadInput
 from fmkit.io.local import check_writable
 from fmkit.profiles import Settings
 from fmkit.seeds import random_seed
+from fmkit.io.names import numbered
 
 
 def _no_progress(description: str, total: int):
@@ -35,7 +36,7 @@ class OutputNames:
             raise BadInput(f"output {self.path} must end in .png", "for example -o fox.png")
 
     def _explicit(self, n: int) -> Path:
-        return self.path if n == 1 else self.path.with_name(f"{self.path.stem}-{n}{self.path.suffix}")
+        return numbered(self.path, n)  # fox.png, fox-2.png ...: the one naming rule (fmkit/io/names.py)
 
     def check(self, params: DiffuseParams) -> None:
         if not self.enabled:
