@@ -6,7 +6,7 @@ The page script reads these from the page itself; `{name}` marks a value it fill
 
 from __future__ import annotations
 
-from fmkit.errors import BadInput
+from fmkit.i18n import LANGS, pick
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -153,11 +153,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-LANGS = tuple(STRINGS)
+__all__ = ["LANGS", "STRINGS", "strings"]
 
 
 def strings(lang: str) -> dict[str, str]:
     """The page's words in `lang` (en | ko)."""
-    if lang not in STRINGS:
-        raise BadInput(f"unknown language {lang!r}", f"choose one of: {', '.join(LANGS)}")
-    return STRINGS[lang]
+    return pick(STRINGS, lang)
