@@ -103,6 +103,14 @@ class Session(SetupMethods):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def model_map(self, lang: str = "en") -> list:
+        """Every model family the course names: foundation or base model and why, open or API only,
+        and how to try it here, its aliases joined with this machine (`fmkit models --map`; MapRow
+        objects, words in `lang`: en | ko). Never touches the network."""
+        from fmkit.model_map import model_map
+
+        return model_map(lang)
+
     # --- How BERT reads text --------------------------------------------------------------
 
     @_on_behalf

@@ -12,8 +12,18 @@ from fmkit.commands.common import JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, Set
 
 @fmkit_command
 def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt = False,
-           json_: JsonOpt = False) -> None:
-    """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network)."""
+           json_: JsonOpt = False,
+           map_: Annotated[bool, typer.Option(
+               "--map", help="The lesson instead of the inventory: every model family the course names, "
+                             "foundation or base model and why, and how to try it here.")] = False,
+           lang: Annotated[str, typer.Option("--lang", metavar="en|ko", help="Language of the map's words.")] = "en",
+           ) -> None:
+    """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network).
+
+    [b]fmkit models --map[/b]  ·  [b]fmkit models --map --lang ko[/b]
+    """
+    if map_ or lang != "en":
+        return _model_map(session(profile, sets, offline), lang, map_, json_)
     rows = [row.to_dict() for row in session(profile, sets, offline).models()]
     if json_:
         for row in rows:
@@ -33,6 +43,23 @@ def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt 
                   f"{r['size_mb']} MB" if r["size_mb"] else "?",
                   "[green]yes[/green]" if r["present"] else "[dim]no[/dim]", what)
     output.stdout_console().print(t)
+
+
+def _model_map(fk, lang: str, map_: bool, json_: bool) -> None:
+    """`fmkit models --map`: the course's model families, one JSON object or table row each."""
+    from fmkit.errors import BadInput
+
+    if not map_:
+        raise BadInput("--lang is for the map", "add --map: fmkit models --map --lang " + lang)
+    rows = fk.model_map(lang=lang)
+    if json_:
+        for row in rows:
+            output.emit_json(row.to_dict())
+        return
+    from fmkit.render.model_map import map_table
+
+    console = output.stdout_console()
+    console.print(map_table(rows, lang, console.width))
 
 
 @fmkit_command
