@@ -13,12 +13,12 @@ from conftest import REPO
 FMKIT = REPO / "fmkit"
 # Lowest first. A module may import from its own layer or the ones below, never above.
 LAYERS = [
-    ("base", ["errors", "environment", "gc_pause", "options", "seeds", "settings", "interrupts", "hardware"]),
+    ("base", ["errors", "environment", "gc_pause", "options", "i18n", "seeds", "settings", "interrupts", "hardware"]),
     ("support", ["io", "profiles", "model_files", "yolo_checkpoints", "output", "configs"]),
-    ("catalog", ["catalog"]),
+    ("catalog", ["catalog", "model_map"]),
     ("shared by capabilities", ["runs", "render"]),
     ("capabilities", ["bert", "generate", "diffuse", "detect", "segment"]),
-    ("services", ["cluster", "gallery", "bucket", "model_map"]),
+    ("services", ["cluster", "gallery", "bucket"]),
     ("agent", ["agent"]),
     ("session", ["api", "api_setup", "doctor"]),
     ("front ends", ["commands", "cli", "__main__"]),
