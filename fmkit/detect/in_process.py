@@ -16,6 +16,7 @@ from fmkit.detect.folder import DetectionFolder
 from fmkit.detect.results import DetectResult
 from fmkit.detect.stream import detect_stream
 from fmkit.io.sources import Source
+from fmkit.options import option
 from fmkit.profiles import Settings
 from fmkit.runs.writing import skipper, write_in_order
 
@@ -25,7 +26,7 @@ def detector_notes(detector: Detector, settings: Settings) -> list[str]:
     cfg = settings.detect
     return [note for note, shown in (
         (f"{detector.label}: random weights (built from yaml), detections are meaningless", detector.random_weights),
-        ("--half needs a CUDA GPU; running in float32", cfg.half and not detector.half),
+        (f"{option('half')} needs a CUDA GPU; running in float32", cfg.half and not detector.half),
         (f"imgsz {cfg.imgsz} rounded up to {detector.imgsz} (a multiple of the model stride)",
          detector.imgsz != cfg.imgsz),
     ) if shown]
