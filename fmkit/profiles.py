@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 from fmkit import hardware
 from fmkit.environment import OWN_VARIABLES, fmkit_home
 from fmkit.errors import ProfileError
-from fmkit.settings import Agent, Cluster, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, all_keys, section_keys
+from fmkit.settings import Agent, Cluster, OPTION_FLAGS, SECTIONS, TOP_LEVEL_KEYS, Bert, Detect, Diffuse, Generate, Runtime, Segment, all_keys, section_keys
 
 try:
     import tomllib
@@ -64,6 +64,7 @@ class Settings:
     generate: Generate
     diffuse: Diffuse
     detect: Detect
+    segment: Segment = field(default_factory=Segment)
     agent: Agent = field(default_factory=Agent)
     cluster: Cluster = field(default_factory=Cluster)
     origins: Mapping[str, str] = field(default_factory=dict)  # dotted key -> where its value came from

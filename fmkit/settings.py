@@ -119,6 +119,32 @@ class Detect:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """`fmkit segment`: Segment Anything through Ultralytics' models. Prompts (points, boxes, a
+    detector's boxes) get one mask each; without a prompt a grid of points segments everything,
+    and the `everything` keys below decide which of those masks are kept."""
+
+    model: str = key("mobile_sam", "alias or checkpoint file: mobile_sam, sam2_t, sam2_b, sam_b (SAM state dicts, "
+                                   "architecture from the file name or its tensors) or FastSAM-s (a YOLO-seg .pt)")
+    imgsz: int = key(1024, "side of the square the image is resized into for the image encoder, rounded up to a "
+                           "multiple of 64; SAM was trained at 1024, smaller is faster and coarser", min=64, max=4096)
+    half: bool = key(False, "float16 inference (CUDA only; ignored elsewhere)")
+    prompt_batch: int = key(64, "prompts decoded together against one image embedding (memory grows with it)",
+                            min=1, max=4096)
+    points_per_side: int = key(32, "everything (no prompt): an N x N grid of point prompts over the image",
+                               min=1, max=128)
+    min_score: float = key(0.88, "everything: keep masks whose predicted IoU (SAM's own quality score) is at least this",
+                           min=0, max=1)
+    min_stability: float = key(0.95, "everything: keep masks that barely change when the mask threshold moves "
+                                     "(stability score, 0-1)", min=0, max=1)
+    nms_iou: float = key(0.7, "everything: of two masks whose boxes overlap more than this IoU, keep the better",
+                         min=0, max=1)
+    max_masks: int = key(100, "everything: most masks per image (the best scores)", min=1, max=10_000)
+    fastsam_conf: float = key(0.4, "FastSAM: minimum confidence of a mask (its scores run lower than SAM's)",
+                              min=0, max=1)
+
+
+@dataclass(frozen=True)
 class Agent:
     """describe, imagine --verify and agent: the detector is detect.model, the image generator
     diffuse.model; this section names the chat model and the loops' own limits."""
@@ -152,6 +178,7 @@ SECTIONS: dict[str, type] = {
     "generate": Generate,
     "diffuse": Diffuse,
     "detect": Detect,
+    "segment": Segment,
     "agent": Agent,
     "cluster": Cluster,
 }

@@ -17,7 +17,7 @@ class ModelSpec:
     """A catalog entry: cheap to build, nothing is loaded until a command runs the model."""
 
     alias: str
-    family: str  # bert | causal-lm | text2text | diffusion | yolo
+    family: str  # bert | causal-lm | text2text | diffusion | yolo | segment
     kind: str  # hub | package | yolo-asset
     location: str  # hub id, importable package name, or YOLO weights file name
     description: str
@@ -32,6 +32,11 @@ class ModelSpec:
 
 def _yolo(alias: str, size_mb: int, what: str) -> ModelSpec:
     return ModelSpec(alias, "yolo", "yolo-asset", f"{alias}.pt", what, size_mb)
+
+
+def _segment(alias: str, size_mb: int, what: str) -> ModelSpec:
+    """Segment Anything checkpoints are Ultralytics release assets too, fetched like YOLO weights."""
+    return ModelSpec(alias, "segment", "yolo-asset", f"{alias}.pt", what, size_mb)
 
 
 _GPT2_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -93,4 +98,12 @@ CATALOG: dict[str, ModelSpec] = {s.alias: s for s in [
     _yolo("yolo11s", 19, "YOLO11 small detector (COCO, 80 classes)"),
     _yolo("yolo11m", 39, "YOLO11 medium detector (COCO, 80 classes)"),
     _yolo("yolo11l", 49, "YOLO11 large detector (COCO, 80 classes)"),
+    # Segment Anything (Meta): promptable masks for any object. The first four are SAM-family state
+    # dicts (an image encoder run once per image, a light prompt decoder per mask); FastSAM is a
+    # YOLO-seg model that imitates SAM's "everything" mode.
+    _segment("mobile_sam", 40, "MobileSAM: SAM's prompt decoder with a TinyViT encoder (10M weights), laptop-fast"),
+    _segment("sam2_t", 156, "SAM 2 tiny (Hiera-T encoder, 39M weights)"),
+    _segment("sam2_b", 324, "SAM 2 base+ (Hiera-B+ encoder, 81M weights): better masks, for a GPU"),
+    _segment("sam_b", 375, "Segment Anything ViT-B (94M weights), the original SAM"),
+    _segment("FastSAM-s", 24, "FastSAM small: a YOLOv8-seg model trained on SAM's masks (12M weights)"),
 ]}
