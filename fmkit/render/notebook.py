@@ -138,3 +138,38 @@ def _annotated_png(result) -> bytes | None:
         return None
     names = {d.class_id: d.label for d in result.detections}
     return annotate(image, result.detections, names, ".png")
+
+
+# --- segment ------------------------------------------------------------------------------
+
+
+def segment_bundle(result, max_rows: int = 50) -> dict[str, Any]:
+    """The image with its masks drawn (read again from its source) and the table of masks."""
+    if not result.ok:
+        text = f"{result.source}: {result.error}"
+        return {"text/plain": text, "text/html": f'<p style="color:#cf222e">{html.escape(text)}</p>'}
+    rows = [[m.id, m.label or "", f"{m.score:.2f}", m.area, ",".join(f"{v:.0f}" for v in m.box), m.prompt["type"]]
+            for m in result.masks[:max_rows]]
+    caption = f"{result.source}: {result.width}x{result.height}, {len(result.masks)} masks ({result.model})"
+    page = _table(["#", "label", "score", "area", "box", "prompt"], rows, caption)
+    bundle = {"text/plain": f"SegmentResult({result.source!r}, {len(result.masks)} masks)"}
+    png = _masked_png(result)
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        page = f'<div class="fmkit-segment">{_img(png, result.source, min(result.width or 640, 640))}{page}</div>'
+    bundle["text/html"] = page
+    return bundle
+
+
+def _masked_png(result) -> bytes | None:
+    """Read the source again (local or bucket) and draw the masks; None when it cannot be read."""
+    from fmkit.io.images import ImageError, decode
+    from fmkit.render.masks import annotate
+
+    if result.origin is None:
+        return None
+    try:
+        image = decode(result.origin)
+    except (ImageError, OSError):
+        return None
+    return annotate(image, result.masks, ".png")

@@ -231,6 +231,69 @@ class DetectView:
         console.print(line + (f"; files in {folder.folder}" if folder is not None else ""), soft_wrap=True, markup=False)
 
 
+SEGMENT_MAX_ROWS = 25  # masks of one image shown to people; the rest are summarised
+
+
+class SegmentView:
+    """`fmkit segment`: a table of masks per image on stdout (errors on stderr); JSON lines for scripts."""
+
+    def __init__(self, json_: bool, quiet: bool):
+        self.json, self.quiet = json_, quiet
+        self.errors = DetectView(json_, quiet)  # an image that failed reads the same in both commands
+
+    def result(self, r) -> None:
+        if self.json or not r.ok:
+            self.errors.result(r)
+            return
+        from rich.markup import escape
+        from rich.table import Table
+
+        title = (f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(r.masks)} masks  "
+                 f"{r.seconds * 1000:.0f} ms")
+        if r.outputs:
+            title += f"  -> {escape(r.outputs['image'])}"
+        console = _output().stdout_console()
+        console.print(title, soft_wrap=True)
+        if not r.masks:
+            return
+        t = Table(show_edge=False)
+        for col, justify in (("#", "right"), ("label", "left"), ("score", "right"), ("area", "right"),
+                             ("box x1,y1,x2,y2", "left"), ("prompt", "left")):
+            t.add_column(col, justify=justify)
+        for m in r.masks[:SEGMENT_MAX_ROWS]:
+            box = ",".join(f"{v:.0f}" for v in m.box)
+            t.add_row(str(m.id), escape(m.label or "-"), f"{m.score:.2f}", str(m.area), box, _prompt_text(m.prompt))
+        if len(r.masks) > SEGMENT_MAX_ROWS:
+            t.add_row("", f"[dim]... {len(r.masks) - SEGMENT_MAX_ROWS} more[/dim]", "", "", "", "")
+        console.print(t)
+
+    def summary(self, s, model: str, folder, watching: bool = False) -> None:
+        rate = "" if watching else f" ({s.images_per_second:.2f} images/s)"
+        common = s.counts.most_common()
+        kinds = ", ".join(f"{label} {n}" for label, n in common[:5]) + (f", {len(common) - 5} more labels"
+                                                                        if len(common) > 5 else "")
+        line = (f"{s.images} images, {s.objects} masks" + (f" ({kinds})" if kinds else "")
+                + f", {s.failed} failed, {s.seconds:.2f} s{rate}, model {model}")
+        if folder is not None:
+            line += f"; files in {folder.folder}"
+        if self.json:
+            _output().notice(line, self.quiet)
+        else:
+            _output().stdout_console().print(line, soft_wrap=True, markup=False)
+
+
+def _prompt_text(prompt: dict) -> str:
+    """A mask's prompt in a table cell: 'point 410,520', 'box 50,400,250,900', 'person 0.91', 'everything'."""
+    kind = prompt.get("type", "")
+    if kind == "point":
+        return "point " + ",".join(f"{v:g}" for v in prompt["points"][0])
+    if kind == "box":
+        return "box " + ",".join(f"{v:g}" for v in prompt["box"])
+    if kind == "detection":
+        return f"{_output().escape(prompt['label'])} {prompt['confidence']:.2f}"
+    return kind
+
+
 def _output():
     from fmkit import output
 
