@@ -7,6 +7,7 @@
     fk.generate("Star Trek", max_new_tokens=40, seed=1)
     fk.diffuse("a cat", seed=7)[0].image
     for result in fk.detect("photos/"): ...
+    for result in fk.segment("bus.jpg", from_detections=True): ...
 
 A Session prepares the environment once (offline mode, quiet libraries), resolves settings
 with the one precedence chain (defaults < profile < FMKIT_* environment < `set=` < keyword
@@ -246,6 +247,53 @@ class Session(SetupMethods):
                          max_polls=max_polls, save_txt=save_txt, coco=coco, classes=classes, force=force,
                          store_options=store_options, notify=self.notify, on_written=on_written,
                          executor=executor, progress=progress)
+
+    # --- How Segment Anything cuts out ------------------------------------------------------
+
+    @_on_behalf
+    def segment(self, sources: str | Path | Iterable[str | Path] | None = None, *, model: str | None = None,
+                points: Any = None, boxes: Any = None, from_detections: bool = False, detect_model: str | None = None,
+                output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
+                interval: float = 0.5, max_polls: int | None = None, coco: bool = False, cutout: bool = False,
+                force: bool = False, store_options: dict | None = None, on_written: Callable | None = None,
+                **options: Any):
+        """Cut objects out with Segment Anything -> SegmentRun, an iterator of SegmentResult in input
+        order. `points` ('x,y' or (x, y), one or a list) and `boxes` ('x1,y1,x2,y2' or a 4-tuple)
+        each get one mask on every image; `from_detections=True` prompts with the boxes the
+        detector (detect.model, or `detect_model`) finds in each image; no prompt segments
+        everything. Sources and `output` as for `detect`."""
+        from fmkit.segment.prompts import Box, Detections, parse_prompts
+        from fmkit.segment.run import SegmentRun
+
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        settings = self.settings_for("segment", model, options)
+        prompts = parse_prompts(points, boxes)  # bad text is a usage error before any model loads
+        detections = None
+        if from_detections:  # the base model points, the foundation model cuts out: through detect()
+            found = self.settings_for("detect", detect_model).detect
+            said: set[str] = set()
+            notify = self.notify
+
+            def once(message: str) -> None:  # a detector's notes are said once, not once per image
+                if message not in said:
+                    said.add(message)
+                    notify(message)
+
+            def find(source) -> list | str:
+                self.notify = once
+                try:
+                    (result,) = list(self.detect([source.uri], model=detect_model, store_options=store_options,
+                                                 cluster=""))
+                finally:
+                    self.notify = notify
+                return result.error or [Box(d.x1, d.y1, d.x2, d.y2, d.label, d.confidence) for d in result.detections]
+
+            detections = Detections(f"{found.model} (conf {found.conf})", find, found.conf)
+        return SegmentRun(settings, [str(s) for s in sources] if sources is not None else [], prompts=prompts,
+                          detections=detections, output=output, recursive=recursive, watch=watch, interval=interval,
+                          max_polls=max_polls, coco=coco, cutout=cutout, force=force, store_options=store_options,
+                          notify=self.notify, on_written=on_written)
 
     # --- Vision + language: describe, imagine --verify, agent -------------------------------
 

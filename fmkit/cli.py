@@ -16,7 +16,7 @@ from fmkit import __version__
 from fmkit.commands import doctor, models, profiles
 from fmkit.commands import attention, positional, tokenize
 from fmkit.commands import diffuse
-from fmkit.commands import detect
+from fmkit.commands import detect, segment
 from fmkit.commands import generate
 from fmkit.commands import bucket, gallery
 from fmkit.commands import agent, describe, imagine
@@ -220,6 +220,7 @@ app.command("attention", cls=FmkitCommand, rich_help_panel=LESSONS)(attention.at
 app.command("positional", cls=FmkitCommand, rich_help_panel=LESSONS)(positional.positional)
 app.command("diffuse", cls=FmkitCommand, rich_help_panel=LESSONS)(diffuse.diffuse)
 app.command("detect", cls=FmkitCommand, rich_help_panel=LESSONS)(detect.detect)
+app.command("segment", cls=FmkitCommand, rich_help_panel=LESSONS)(segment.segment)
 app.command("generate", cls=FmkitCommand, rich_help_panel=LESSONS)(generate.generate)
 app.command("gallery", cls=FmkitCommand, rich_help_panel=LESSONS)(gallery.gallery)
 app.command("describe", cls=FmkitCommand, rich_help_panel=LESSONS)(describe.describe)

@@ -87,8 +87,8 @@ def test_models_and_profiles_never_cut_what_people_copy():
     assert f"file: {REPO / 'configs' / 'laptop.toml'}" in out.splitlines() and "…" not in out
 
 
-COMMANDS = ["tokenize", "attention", "positional", "generate", "diffuse", "detect", "gallery", "profiles", "doctor",
-            "models", "pull", "bucket", "bucket init", "bucket check", "bucket policy", None]
+COMMANDS = ["tokenize", "attention", "positional", "generate", "diffuse", "detect", "segment", "gallery", "profiles",
+            "doctor", "models", "pull", "bucket", "bucket init", "bucket check", "bucket policy", None]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
