@@ -1,0 +1,127 @@
+"""`fmkit segment` as people and scripts run it: tables or JSON lines, files under -o, and every
+bad input as one line with the contract's exit code (2 usage, 1 run time) and nothing
+half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_detect import BUS, ZIDANE, _bomb_png
+from tiny_sam import build_sam
+
+
+@pytest.fixture(scope="session")
+def mobile_sam(models_dir):
+    return build_sam(models_dir / "sam", "mobile_sam")
+
+
+@pytest.fixture
+def seg(cli, mobile_sam):
+    """fmkit segment with the tiny MobileSAM at 256 px; returns (result, parsed JSON lines or None)."""
+
+    def go(*args, json_=True, input=None):
+        r = cli(["segment", *map(str, args), "--model", mobile_sam, "--imgsz", "256", "--offline",
+                 *(["--json"] if json_ else [])], input=input)
+        return r, [json.loads(line) for line in r.stdout.splitlines()] if json_ and r.exit_code != 2 else None
+
+    return go
+
+
+def _one_error_line(r, code: int, says: str) -> None:
+    assert r.exit_code == code, (r.exit_code, r.stdout, r.stderr)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and says in errors[0], r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_tables_for_people_json_lines_for_scripts(seg, tmp_path):
+    r, _ = seg(BUS, "--point", "410,520", "--box", "50,400,250,900", json_=False)
+    assert r.exit_code == 0
+    assert "bus.jpg  810x1080  2 masks" in r.stdout and "point 410,520" in r.stdout and "box 50,400,250,900" in r.stdout
+    assert "1 images, 2 masks (object 2), 0 failed" in r.stdout
+    r, lines = seg(BUS, ZIDANE, "--box", "0,0,100,100")
+    assert r.exit_code == 0 and [len(o["masks"]) for o in lines] == [1, 1]
+    assert lines[1]["masks"][0]["rle"]["size"] == [720, 1280]
+    r, lines = seg("-", "--point", "1,1", input=f"{BUS}\n{ZIDANE}\n")  # paths on stdin, as detect reads them
+    assert r.exit_code == 0 and [o["width"] for o in lines] == [810, 1280]
+
+
+def test_outdir_files_and_never_clobbering(seg, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "bus.jpg").write_bytes(b"someone else's file")
+    r, lines = seg(BUS, "--point", "400,500", "-o", out)
+    assert r.exit_code == 0
+    assert (out / "bus.jpg").read_bytes() == b"someone else's file"  # a file fmkit did not write: kept
+    assert lines[0]["outputs"]["image"] == str(out / "bus-2.jpg")
+    assert lines[0]["outputs"]["original"] == str(out / "originals" / "bus-2.jpg")
+    assert json.loads((out / "bus-2.jpg.json").read_text())["masks"] == lines[0]["masks"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--point", "410"], "the point '410' is not 2 numbers"),
+    (["--point", "x,y"], "is not 2 numbers"),
+    (["--box", "50,400,50,900"], "the box 50,400,50,900 is empty or inverted"),
+    (["--box", "1,2,3"], "is not 4 numbers"),
+    (["--set", "segment.imgsz=10"], "segment.imgsz"),
+    (["--coco"], "write files"),
+])
+def test_usage_errors_exit_2_before_anything_is_made(seg, tmp_path, args, says):
+    out = tmp_path / "out"
+    r, _ = seg(BUS, *args, *(["-o", out] if args != ["--coco"] else []))
+    _one_error_line(r, 2, says)
+    assert not out.exists() and r.stdout == ""
+
+
+def test_a_point_outside_the_image_stops_the_run_with_exit_2(seg, tmp_path):
+    out = tmp_path / "out"
+    r, _ = seg(ZIDANE, BUS, "--point", "900,100", "-o", out)  # inside zidane (1280 wide), outside bus (810)
+    _one_error_line(r, 2, "the point 900,100 is outside")
+    assert "bus.jpg (810x1080)" in r.stderr
+    # zidane's result is either reported and complete, or (its files still being written when bus
+    # stopped the run) removed unreported; bus gets nothing
+    done = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    reported = [json.loads(line)["source"] for line in r.stdout.splitlines()]
+    assert (done, reported) in (([], []), (["originals/zidane.jpg", "zidane.jpg", "zidane.jpg.json"], [str(ZIDANE)]))
+
+
+def test_unreadable_and_oversized_images_are_exit_1_and_the_rest_goes_on(seg, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "truncated.jpg").write_bytes(BUS.read_bytes()[:20000])
+    _bomb_png(bad / "huge.png")  # 30000 x 30000 declared
+    out = tmp_path / "out"
+    r, lines = seg(bad / "truncated.jpg", bad / "huge.png", BUS, "--box", "0,0,10,10", "-o", out)
+    assert r.exit_code == 1
+    errors = {o["source"].rsplit("/", 1)[-1]: o.get("error") for o in lines}
+    assert "truncated" in errors["truncated.jpg"] and "too large" in errors["huge.png"]
+    assert errors["bus.jpg"] is None
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["bus.jpg", "bus.jpg.json"]
+
+
+def test_a_truncated_checkpoint_is_one_line_exit_1(cli, mobile_sam, tmp_path):
+    broken = tmp_path / "mobile_sam.pt"
+    broken.write_bytes(mobile_sam.read_bytes()[:100_000])
+    r = cli(["segment", BUS, "--model", broken, "-o", tmp_path / "out", "--offline"])
+    _one_error_line(r, 1, f"{broken}: not a readable PyTorch checkpoint, truncated or damaged")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_no_detections_under_from_detections_is_exit_1_with_a_hint(seg, tiny_yolo, tmp_path):
+    r, _ = seg(BUS, "--from-detections", "--detect-model", tiny_yolo, "--set", "detect.conf=1.0",
+                   "-o", tmp_path / "out", json_=False)
+    _one_error_line(r, 1, "found no objects here")
+    assert "--set detect.conf=0.5" in r.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_profiles_show_the_segment_section_and_its_origins(cli):
+    r = cli(["profiles", "laptop", "--set", "segment.max_masks=7"])
+    assert r.exit_code == 0
+    rows = {line.split("│")[1].strip(): line for line in r.stdout.splitlines() if "segment." in line}
+    assert '"mobile_sam"' in rows["segment.model"] and "profile laptop" in rows["segment.imgsz"]
+    assert "│ 7 " in rows["segment.max_masks"] and "--set" in rows["segment.max_masks"]
+    r = cli(["profiles", "gpu"])
+    assert '"sam2_b"' in r.stdout
