@@ -26,37 +26,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from fmkit.io.images import Encoded, ImageError, decode, decode_encoded, read_encoded
+from fmkit.io.images import Encoded, ImageError, decode_encoded, read_encoded
 from fmkit.io.sources import Source
-from fmkit.runs.ahead import read_ahead
+from fmkit.runs.ahead import Frame, decoded_frame, read_ahead
 
 PAD = 114  # the grey Ultralytics pads with
-
-
-@dataclass
-class Frame:
-    """One source on its way to the model. `boxed` is the letterboxed image: a (h, w, 3) uint8
-    array (CpuFrames) or a (3, h, w) float tensor of 0-255 values on the device (DeviceFrames);
-    `shape` the original (height, width); `image` the original RGB (H, W, 3) uint8 array, kept
-    only for annotated copies. A frame with `error` or `skipped` has no pixels."""
-
-    source: Source
-    boxed: Any = None
-    shape: tuple[int, int] = (0, 0)
-    image: Any = None
-    error: str | None = None
-    skipped: bool = False
-    seconds: float = 0.0  # reading + decoding + letterboxing this source
-
-    @property
-    def ready(self) -> bool:
-        return self.error is None and not self.skipped
-
-    @property
-    def boxed_size(self) -> tuple[int, int]:
-        """(h, w) of the letterboxed image, whichever layout it has."""
-        b = self.boxed
-        return (b.shape[0], b.shape[1]) if getattr(b, "ndim", 0) == 3 and b.shape[-1] == 3 else tuple(b.shape[-2:])
 
 
 def letterbox_geometry(h0: int, w0: int, imgsz: int, stride: int) -> tuple[int, int, tuple[int, int, int, int]]:
@@ -145,18 +119,7 @@ class CpuFrames:
         return windows(read_ahead(sources, frame, 1, 2 * batch_size), batch_size)
 
     def _frame(self, keep_image: bool, skip, source: Source) -> Frame:
-        start = time.perf_counter()
-        if source.error:
-            return Frame(source, error=source.error)
-        if skip is not None and skip(source):  # here, in the decode thread: a bucket's HEAD/GET overlaps inference
-            return Frame(source, skipped=True)
-        try:
-            image = decode(source)
-        except ImageError as e:
-            return Frame(source, error=str(e), seconds=time.perf_counter() - start)
-        boxed = letterbox_array(image, self.imgsz, self.stride)
-        return Frame(source, boxed, image.shape[:2], image if keep_image else None,
-                     seconds=time.perf_counter() - start)
+        return decoded_frame(source, lambda image: letterbox_array(image, self.imgsz, self.stride), keep_image, skip)
 
 
 @dataclass

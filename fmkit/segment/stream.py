@@ -11,42 +11,12 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
-from fmkit.io.images import ImageError, decode
 from fmkit.io.sources import Source
-from fmkit.runs.ahead import read_ahead
+from fmkit.runs.ahead import decoded_frame, read_ahead
 from fmkit.segment.prompts import Box, Detections, Point, check_inside
 from fmkit.segment.results import SegmentResult
-
-
-@dataclass
-class Frame:
-    """One source on its way to the model: `boxed` the encoder's input (letterboxed uint8), `shape`
-    the original (height, width), `image` the original RGB pixels (kept only to write files)."""
-
-    source: Source
-    boxed: Any = None
-    shape: tuple[int, int] = (0, 0)
-    image: Any = None
-    error: str | None = None
-    skipped: bool = False
-    seconds: float = 0.0
-
-
-def _frame(letterbox: Callable, keep_image: bool, skip, source: Source) -> Frame:
-    start = time.perf_counter()
-    if source.error:
-        return Frame(source, error=source.error)
-    if skip is not None and skip(source):
-        return Frame(source, skipped=True)
-    try:
-        image = decode(source)
-    except ImageError as e:
-        return Frame(source, error=str(e), seconds=time.perf_counter() - start)
-    return Frame(source, letterbox(image), image.shape[:2], image if keep_image else None,
-                 seconds=time.perf_counter() - start)
 
 
 def segment_stream(segmenter, sources: Iterable[Source], prompts: Sequence[Point | Box],
@@ -54,8 +24,8 @@ def segment_stream(segmenter, sources: Iterable[Source], prompts: Sequence[Point
                    skip: Callable[[Source], bool] | None = None) -> Iterator[SegmentResult]:
     """Segment every source, in input order, with `prompts` (and a detector's boxes with
     `detections`); no prompt at all segments everything."""
-    read = functools.partial(_frame, segmenter.predictor.letterbox, keep_images, skip)
-    for f in read_ahead(sources, read, 1, 2):
+    read = functools.partial(decoded_frame, prepare=segmenter.predictor.letterbox, keep_image=keep_images, skip=skip)
+    for f in read_ahead(sources, read, 1, 2):  # one image decoded and letterboxed ahead
         s = f.source
         if f.skipped:
             continue
@@ -76,3 +46,4 @@ def segment_stream(segmenter, sources: Iterable[Source], prompts: Sequence[Point
         yield SegmentResult(s.label, segmenter.label, int(width), int(height), masks,
                             seconds=f.seconds + time.perf_counter() - start, name=s.name, image=f.image, uri=s.uri,
                             origin=s)
+
