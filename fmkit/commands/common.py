@@ -57,6 +57,25 @@ def iter_texts(texts: Iterable[str], what: str = "text") -> Iterator[str]:
             yield text
 
 
+def show_image_run(run: Any, view: Any, watching: bool = False) -> None:
+    """An image run (detect, segment) shown as it goes: each result through `view`, then the
+    totals (after Ctrl-C too: what was done), a warning when nothing was given, exit 1 when an
+    image failed. A run that stopped with an error gets no totals: they would only mislead."""
+    try:
+        for result in run:
+            view.result(result)
+    except FmkitError:
+        raise
+    except BaseException:
+        view.summary(run.summary, run.model, run.folder, watching=watching)
+        raise
+    view.summary(run.summary, run.model, run.folder, watching=watching)
+    if not watching and not run.summary.images and not run.summary.failed and not (run.folder and run.folder.skipped):
+        output.warn("no images to process (empty list on stdin?)")
+    if run.summary.failed:
+        raise typer.Exit(1)
+
+
 def fmkit_command(fn: Callable) -> Callable:
     """Turn fmkit's errors into one styled line and the right exit code; never a traceback."""
 

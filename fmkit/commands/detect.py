@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from fmkit import output
-from fmkit.errors import FmkitError
 from fmkit.commands.common import (DeviceOpt, ForceOpt, JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt,
-                                   fmkit_command, session)
+                                   fmkit_command, session, show_image_run)
 
 
 @fmkit_command
@@ -93,20 +92,7 @@ def detect(
         from fmkit.gallery.live import attach
 
         attach(run, lang)
-    view = DetectView(json_, quiet)
-    try:
-        for result in run:
-            view.result(result)
-    except FmkitError:
-        raise  # the error line says what happened; totals of a run that failed would only mislead
-    except BaseException:
-        view.summary(run.summary, run.model, run.folder, watching=watch is not None)  # Ctrl-C: what was done
-        raise
-    view.summary(run.summary, run.model, run.folder, watching=watch is not None)
-    if watch is None and not run.summary.images and not run.summary.failed and not (run.folder and run.folder.skipped):
-        output.warn("no images to process (empty list on stdin?)")
-    if run.summary.failed:
-        raise typer.Exit(1)
+    show_image_run(run, DetectView(json_, quiet), watching=watch is not None)
 
 
 def _progress(quiet: bool):

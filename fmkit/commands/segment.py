@@ -8,10 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from fmkit import output
 from fmkit.commands.common import (DeviceOpt, ForceOpt, JsonOpt, OfflineOpt, ProfileOpt, QuietOpt, SetOpt,
-                                   fmkit_command, session)
-from fmkit.errors import FmkitError
+                                   fmkit_command, session, show_image_run)
 
 
 @fmkit_command
@@ -84,17 +82,4 @@ def segment(
                      max_polls=max_polls, coco=coco, cutout=cutout, force=force,
                      store_options={"endpoint_url": endpoint_url, "profile": aws_profile, "region": region},
                      imgsz=imgsz, half=half)
-    view = SegmentView(json_, quiet)
-    try:
-        for result in run:
-            view.result(result)
-    except FmkitError:
-        raise  # the error line says what happened; totals of a run that failed would only mislead
-    except BaseException:
-        view.summary(run.summary, run.model, run.folder, watching=watch is not None)  # Ctrl-C: what was done
-        raise
-    view.summary(run.summary, run.model, run.folder, watching=watch is not None)
-    if watch is None and not run.summary.images and not run.summary.failed and not (run.folder and run.folder.skipped):
-        output.warn("no images to process (empty list on stdin?)")
-    if run.summary.failed:
-        raise typer.Exit(1)
+    show_image_run(run, SegmentView(json_, quiet), watching=watch is not None)
