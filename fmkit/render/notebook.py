@@ -125,19 +125,25 @@ def detect_bundle(result, max_rows: int = 50) -> dict[str, Any]:
 
 
 def _annotated_png(result) -> bytes | None:
-    """Read the source again (local or bucket) and draw the boxes; None when it cannot be read."""
-    from fmkit.io.images import ImageError, decode
+    """The boxes drawn over the source, read again; None when it cannot be read."""
     from fmkit.render.detections import annotate
 
-    source = result.origin
-    if source is None:
+    names = {d.class_id: d.label for d in result.detections}
+    return _drawn_png(result, lambda image: annotate(image, result.detections, names, ".png"))
+
+
+def _drawn_png(result, draw) -> bytes | None:
+    """Read a result's source again (local or bucket) and `draw(pixels)` over it; None when it
+    cannot be read (the notebook still shows the table)."""
+    from fmkit.io.images import ImageError, decode
+
+    if result.origin is None:
         return None
     try:
-        image = decode(source)
+        image = decode(result.origin)
     except (ImageError, OSError):
         return None
-    names = {d.class_id: d.label for d in result.detections}
-    return annotate(image, result.detections, names, ".png")
+    return draw(image)
 
 
 # --- segment ------------------------------------------------------------------------------
@@ -162,14 +168,7 @@ def segment_bundle(result, max_rows: int = 50) -> dict[str, Any]:
 
 
 def _masked_png(result) -> bytes | None:
-    """Read the source again (local or bucket) and draw the masks; None when it cannot be read."""
-    from fmkit.io.images import ImageError, decode
+    """The masks drawn over the source, read again; None when it cannot be read."""
     from fmkit.render.masks import annotate
 
-    if result.origin is None:
-        return None
-    try:
-        image = decode(result.origin)
-    except (ImageError, OSError):
-        return None
-    return annotate(image, result.masks, ".png")
+    return _drawn_png(result, lambda image: annotate(image, result.masks, ".png"))
