@@ -1,5 +1,5 @@
-"""Read a results folder into gallery records: one per `fmkit detect` JSON, one per
-`fmkit diffuse` PNG (its parameters are in PNG text chunks), and one card for every result that
+"""Read a results folder into gallery records: one per `fmkit detect` or `fmkit segment` JSON
+(boxes, or masks as COCO RLE text the page decodes), one per `fmkit diffuse` PNG (its parameters are in PNG text chunks), and one card for every result that
 cannot be shown (corrupt, newer schema, image missing) saying why.
 
 All reading goes through `ResultsFolder`, which reads through `fmkit.io` (a local folder or an
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ DIFFUSE_PARAMS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "sch
                   "device", "dtype", "strategy", "fmkit_version")
 PNG_HEAD = 64 * 1024  # bytes read from each PNG: the text chunks diffuse writes sit before the pixels
 READERS = 8  # concurrent reads from a bucket (botocore's connection pool holds 10)
+RLE_TEXT = re.compile(r"[0-o]*")  # COCO compressed counts: characters '0' (48) to 'o' (111)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -96,12 +98,26 @@ def denied(e: FmkitError) -> bool:
     return isinstance(e, (AccessDenied, CredentialsError))
 
 
+@dataclass(frozen=True)
+class SegmentMask:
+    """One mask of a segment result, as the page needs it: label (None when no detector named
+    it), score, box, pixel count, id, the prompt's type, and the RLE text (decoded by the page)."""
+
+    label: str | None
+    score: float
+    box: tuple[float, float, float, float]
+    area: int
+    id: int
+    prompt: str
+    counts: str
+
+
 @dataclass
 class Record:
     """What one card shows. `image` is a name inside the results folder (or None)."""
 
     name: str
-    kind: str  # "detect" | "diffuse" | "problem"
+    kind: str  # "detect" | "segment" | "diffuse" | "problem"
     mtime: float
     image: str | None = None
     width: int | None = None
@@ -112,7 +128,9 @@ class Record:
     info: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None  # corrupt | newer_schema | older_schema | missing_image | failed
     detail: str = ""
-    annotated: bool = False  # boxes are also drawn into the image itself
+    annotated: bool = False  # boxes (or masks) are also drawn into the image itself
+    masks: list[SegmentMask] = field(default_factory=list)
+    mask_size: tuple[int, int] | None = None  # (height, width) every mask's RLE covers
 
 
 def collect(folder: ResultsFolder) -> list[Record]:
@@ -152,7 +170,7 @@ def read_result(folder: ResultsFolder, entry: Entry, entries: Container[str] | N
         return _problem(entry, "corrupt", str(e)[:200]) if named_like_result else None
     if not isinstance(data, dict):
         return _problem(entry, "corrupt", f"a JSON {type(data).__name__}, not an object") if named_like_result else None
-    if not named_like_result and "detections" not in data and "schema" not in data:
+    if not named_like_result and "detections" not in data and "masks" not in data and "schema" not in data:
         return None
     return record_from_dict(folder, entry.name, data, entry.mtime, entries)
 
@@ -187,11 +205,16 @@ def _record(folder: ResultsFolder, json_name: str, data: dict, mtime: float,
         width, height = _size(data.get("width")), _size(data.get("height"))
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         return _problem(entry, "corrupt", f"bad detections: {e}"[:200])
+    try:
+        masks, mask_size = _masks(data.get("masks") or [], width, height)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        return _problem(entry, "corrupt", f"bad masks: {e}"[:200])
     image, annotated = image_for(folder, json_name, data, entries)
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     info = {k: data[k] for k in ("source", "seconds", "identity") if k in data}
-    record = Record(json_name[:-5], "detect", mtime, image, width, height, detections,
-                    _text(data.get("model")), params, info, annotated=annotated)
+    kind = "segment" if "masks" in data else "detect"
+    record = Record(json_name[:-5], kind, mtime, image, width, height, detections,
+                    _text(data.get("model")), params, info, annotated=annotated, masks=masks, mask_size=mask_size)
     if image is None:
         record.problem, record.detail = "missing_image", json_name[:-5]
     return record
@@ -265,6 +288,31 @@ def _detection(d: dict) -> tuple[str, float, float, float, float, float]:
     label = str(label) if label is not None else str(d["class_id"])
     coords = [round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")]
     return (label, round(float(d["confidence"]), 4), *coords)
+
+
+def _masks(items: list, width: int | None, height: int | None) -> tuple[list[SegmentMask], tuple[int, int] | None]:
+    """A segment result's masks; all of them cover one image (their RLE size), which is the
+    result's own size when it gives one."""
+    masks, size = [], None
+    for m in items:
+        rle = m["rle"]
+        h, w = (int(v) for v in rle["size"])
+        if size is None:
+            size = (h, w)
+            if (width and width != w) or (height and height != h):
+                raise ValueError(f"a mask covers {w}x{h}, the image is {width}x{height}")
+        elif size != (h, w):
+            raise ValueError(f"masks of one image cover {size[1]}x{size[0]} and {w}x{h}")
+        counts = rle["counts"]
+        if not isinstance(counts, str) or not RLE_TEXT.fullmatch(counts):
+            raise ValueError("a mask's counts are not COCO compressed RLE text")
+        box = m["box"]
+        label = m.get("label")
+        prompt = m.get("prompt") if isinstance(m.get("prompt"), dict) else {}
+        masks.append(SegmentMask(None if label is None else str(label), round(float(m["score"]), 4),
+                                 tuple(round(float(box[k]), 1) for k in ("x1", "y1", "x2", "y2")),
+                                 int(m["area"]), int(m["id"]), str(prompt.get("type", "")), counts))
+    return masks, size
 
 
 def _size(value) -> int | None:

@@ -47,13 +47,16 @@ class GallerySummary:
     diffuse: int = 0
     problems: int = 0
     boxes: int = 0
+    segment: int = 0
+    masks: int = 0
     labels: Counter = field(default_factory=Counter)
     lang: str = "en"
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"index": self.index, "results": self.results, "detect": self.detect, "diffuse": self.diffuse,
-                "problems": self.problems, "boxes": self.boxes, "labels": dict(self.labels.most_common()),
+                "segment": self.segment, "problems": self.problems, "boxes": self.boxes, "masks": self.masks,
+                "labels": dict(self.labels.most_common()),
                 "lang": self.lang, "seconds": round(self.seconds, 3)}
 
 
@@ -222,6 +225,10 @@ class GalleryWriter:
                 item["w"], item["h"] = r.width, r.height
             if r.detections:
                 item["d"] = [[labels.setdefault(d[0], len(labels)), *d[1:]] for d in r.detections]
+            if r.masks:  # [label index or -1, score, x1, y1, x2, y2, area, id, prompt type, RLE text]
+                item["s"] = [[-1 if m.label is None else labels.setdefault(m.label, len(labels)), m.score, *m.box,
+                              m.area, m.id, m.prompt, m.counts] for m in r.masks]
+                item["ms"] = list(r.mask_size)
             for key, value in (("m", r.model), ("p", r.params), ("i", r.info), ("e", r.problem), ("ed", r.detail)):
                 if value:
                     item[key] = value
@@ -262,8 +269,11 @@ class GalleryWriter:
             s.detect += r.kind == "detect"
             s.diffuse += r.kind == "diffuse"
             s.problems += r.problem is not None
+            s.segment += r.kind == "segment"
             s.boxes += len(r.detections)
+            s.masks += len(r.masks)
             s.labels.update(d[0] for d in r.detections)
+            s.labels.update(m.label for m in r.masks if m.label is not None)
         return s
 
 

@@ -1,7 +1,8 @@
 // The gallery page's script (inline in index.html, allowed by its hash in the CSP; see fmkit/gallery/page.py).
 // It reads window.FMKIT_GALLERY (manifest.js) and draws a paged grid: each card is the image with its
 // boxes as an SVG overlay in the image's own pixel coordinates (viewBox), so boxes scale with the image
-// and can be hidden without touching it. Every string from the data goes onto the page through
+// and can be hidden without touching it. A segment result's masks (COCO RLE) are painted by masks.js
+// into one picture per card, an <image> in the same overlay, only once the card scrolls into view. Every string from the data goes onto the page through
 // textContent or setAttribute, never as markup. Every few seconds it loads stamp.js (a few bytes) and,
 // when the stamp changed, manifest.js again, keeping the user's filters.
 (function () {
@@ -10,8 +11,11 @@
   var LANG = document.documentElement.lang || "en";
   var SVGNS = "http://www.w3.org/2000/svg";
   var PAGE_SIZE = 48, POLL_MS = 2000;
-  var state = { sel: {}, thr: 0, sort: "newest", empty: false, boxes: true, page: 0 };
-  var G = null, items = [], shown = [], stamp = null, viewIndex = -1, first = true;
+  var CARD_MASK_PX = 400, VIEW_MASK_PX = 1200;  // the painted masks' longest side (a card's frame is ~230 px)
+  var NOLABEL = "\u0000";  // the label key of masks no detector named (never a label in the data)
+  var M = window.FMKIT_MASKS;
+  var state = { sel: {}, thr: 0, sort: "newest", empty: false, boxes: true, masks: true, page: 0 };
+  var G = null, items = [], shown = [], stamp = null, viewIndex = -1, first = true, hasMasks = false, lazy = null;
 
   function $(id) { return document.getElementById(id); }
   function fmt(key, vals) {
@@ -33,10 +37,17 @@
   function num(x) { return Number(x).toLocaleString(LANG); }
   function conf(c) { return Number(c).toFixed(2); }
   function when(t) { return new Date(t * 1000).toLocaleString(LANG); }
-  function color(label) {
+  function hue(label) {
     var h = 0;
     for (var i = 0; i < label.length; i++) h = (h * 31 + label.charCodeAt(i)) >>> 0;
-    return "hsl(" + (h % 360) + ", 80%, 45%)";
+    return h % 360;
+  }
+  function color(label) { return label === NOLABEL ? "#8c959f" : "hsl(" + hue(label) + ", 80%, 45%)"; }
+  function maskRgb(m) {  // a labelled mask in its label's colour, an unlabelled one in its own (by id)
+    var h = (m.label === NOLABEL ? m.id * 137.508 : hue(m.label)) % 360 / 60, s = 0.8, l = 0.45;
+    var c = (1 - Math.abs(2 * l - 1)) * s, x = c * (1 - Math.abs(h % 2 - 1)), a = l - c / 2;
+    var rgb = [[c, x, 0], [x, c, 0], [0, c, x], [0, x, c], [x, 0, c], [c, 0, x]][Math.floor(h) % 6];
+    return rgb.map(function (v) { return Math.round((v + a) * 255); });
   }
 
   // --- data -------------------------------------------------------------------------------
@@ -45,22 +56,31 @@
     G = g; stamp = g.stamp;
     items = g.items.map(function (it, i) {
       return { i: i, n: it.n, k: it.k, u: it.u, w: it.w, h: it.h, t: it.t || 0, m: it.m, p: it.p || {},
-               info: it.i || {}, e: it.e, ed: it.ed, a: it.a,
-               d: (it.d || []).map(function (r) { return { label: g.labels[r[0]], c: r[1], x1: r[2], y1: r[3], x2: r[4], y2: r[5] }; }) };
+               info: it.i || {}, e: it.e, ed: it.ed, a: it.a, ms: it.ms,
+               d: (it.d || []).map(function (r) { return { label: g.labels[r[0]], c: r[1], x1: r[2], y1: r[3], x2: r[4], y2: r[5] }; }),
+               s: (it.s || []).map(function (r) {
+                 return { label: r[0] < 0 ? NOLABEL : g.labels[r[0]], c: r[1], x1: r[2], y1: r[3], x2: r[4], y2: r[5],
+                          area: r[6], id: r[7], prompt: r[8], counts: r[9] };
+               }) };
     });
+    hasMasks = items.some(function (it) { return it.s.length > 0; });
+    $("masks-toggle").hidden = !hasMasks;
+    if (hasMasks) $("hint").textContent = S.hint_masks;
     document.body.setAttribute("data-stamp", stamp);
     header(); runPanel(); chips(); update();
     return true;
   }
 
   function header() {
-    var boxes = 0, labels = {}, problems = 0;
+    var boxes = 0, masks = 0, labels = {}, problems = 0;
     items.forEach(function (it) {
-      boxes += it.d.length;
+      boxes += it.d.length; masks += it.s.length;
       it.d.forEach(function (d) { labels[d.label] = 1; });
+      it.s.forEach(function (m) { if (m.label !== NOLABEL) labels[m.label] = 1; });
       if (it.e) problems++;
     });
-    $("summary").textContent = fmt("summary", { images: num(items.length), boxes: num(boxes), labels: num(Object.keys(labels).length) });
+    $("summary").textContent = fmt(hasMasks ? "summary_masks" : "summary",
+                                   { images: num(items.length), boxes: num(boxes), masks: num(masks), labels: num(Object.keys(labels).length) });
     var extra = $("problems");
     extra.textContent = problems ? fmt("problems", { n: num(problems) }) : "";
     $("source").textContent = G.results;
@@ -88,7 +108,7 @@
     var s = el("span", { "class": "lab" });
     var sw = s.appendChild(el("i", { "class": "sw" }));
     sw.style.background = color(label);
-    s.appendChild(data("span", label));
+    s.appendChild(label === NOLABEL ? el("span", {}, S.unlabelled) : data("span", label));
     return s;
   }
   function paramText(p) {
@@ -101,10 +121,12 @@
       if (it.m) models[it.m] = (models[it.m] || 0) + 1;
       if (it.k === "detect" && Object.keys(it.p).length) { var key = paramText(it.p); params[key] = (params[key] || 0) + 1; }
       var seen = {};
-      it.d.forEach(function (d) {
-        var t = totals[d.label] || (totals[d.label] = { boxes: 0, images: 0 });
-        t.boxes++; if (!seen[d.label]) { seen[d.label] = 1; t.images++; }
-      });
+      function add(o, key) {
+        var t = totals[o.label] || (totals[o.label] = { boxes: 0, masks: 0, images: 0 });
+        t[key]++; if (!seen[o.label]) { seen[o.label] = 1; t.images++; }
+      }
+      it.d.forEach(function (d) { add(d, "boxes"); });
+      it.s.forEach(function (m) { add(m, "masks"); });
     });
     function section(title, keys, rowOf, heads) {
       var s = box.appendChild(el("section"));
@@ -114,23 +136,30 @@
     }
     section(S.models, Object.keys(models).sort(), function (m) { return [data("span", m), num(models[m])]; }, [S.model, S.col_count]);
     section(S.params, Object.keys(params).sort(), function (p) { return [data("span", p, "mono"), num(params[p])]; }, [S.params, S.col_count]);
-    var labels = Object.keys(totals).sort(function (a, b) { return totals[b].boxes - totals[a].boxes || (a < b ? -1 : 1); });
-    section(S.totals, labels, function (l) { return [labelCell(l), num(totals[l].boxes), num(totals[l].images)]; },
-            [S.col_label, S.col_boxes, S.col_images]);
+    var labels = Object.keys(totals).sort(function (a, b) {
+      return totals[b].boxes + totals[b].masks - totals[a].boxes - totals[a].masks || (a < b ? -1 : 1);
+    });
+    if (hasMasks) section(S.totals, labels, function (l) { return [labelCell(l), num(totals[l].boxes), num(totals[l].masks), num(totals[l].images)]; },
+                          [S.col_label, S.col_boxes, S.col_masks, S.col_images]);
+    else section(S.totals, labels, function (l) { return [labelCell(l), num(totals[l].boxes), num(totals[l].images)]; },
+                 [S.col_label, S.col_boxes, S.col_images]);
   }
 
   // --- filters ----------------------------------------------------------------------------
   var chipEls = {};
   function chips() {
     var box = clear($("chips")), totals = {};
-    items.forEach(function (it) { it.d.forEach(function (d) { totals[d.label] = (totals[d.label] || 0) + 1; }); });
+    items.forEach(function (it) {
+      it.d.concat(it.s).forEach(function (o) { totals[o.label] = (totals[o.label] || 0) + 1; });
+    });
     var all = box.appendChild(el("button", { type: "button", "class": "chip all", id: "chip-all" }, S.all_labels));
     all.addEventListener("click", function () { state.sel = {}; state.page = 0; update(); });
     chipEls = {};
     Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a] || (a < b ? -1 : 1); }).forEach(function (label) {
-      var c = box.appendChild(el("button", { type: "button", "class": "chip", "data-label": label }));
+      var c = box.appendChild(el("button", { type: "button", "class": label === NOLABEL ? "chip unlabelled" : "chip",
+                                             "data-label": label === NOLABEL ? "" : label }));
       c.appendChild(el("i", { "class": "sw" })).style.background = color(label);
-      c.appendChild(data("span", label, "name"));
+      c.appendChild(label === NOLABEL ? el("span", { "class": "name" }, S.unlabelled) : data("span", label, "name"));
       c.appendChild(el("span", { "class": "n" }));
       c.addEventListener("click", function () {
         if (state.sel[label]) delete state.sel[label]; else state.sel[label] = 1;
@@ -142,28 +171,31 @@
   }
 
   function derive() {
-    var anySel = Object.keys(state.sel).length > 0, counts = {}, boxes = 0;
+    var anySel = Object.keys(state.sel).length > 0, counts = {}, boxes = 0, masks = 0;
     items.forEach(function (it) {
-      var above = 0, vis = [], labs = {};
-      it.d.forEach(function (d) {
-        if (d.c < state.thr) return;
+      var above = 0, labs = {};
+      function keep(o, key, into) {  // a box or a mask over the slider counts; shown when its label is picked
+        if (o.c < state.thr) return;
         above++;
-        var cl = counts[d.label] || (counts[d.label] = { boxes: 0, images: 0 });
-        cl.boxes++; if (!labs[d.label]) { labs[d.label] = 1; cl.images++; }
-        if (!anySel || state.sel[d.label]) vis.push(d);
-      });
-      it.above = above; it.vis = vis;
-      it.minc = vis.length ? Math.min.apply(null, vis.map(function (d) { return d.c; })) : Infinity;
+        var cl = counts[o.label] || (counts[o.label] = { boxes: 0, masks: 0, images: 0 });
+        cl[key]++; if (!labs[o.label]) { labs[o.label] = 1; cl.images++; }
+        if (!anySel || state.sel[o.label]) into.push(o);
+      }
+      it.vis = []; it.vism = [];
+      it.d.forEach(function (d) { keep(d, "boxes", it.vis); });
+      it.s.forEach(function (m) { keep(m, "masks", it.vism); });
+      it.above = above; it.nvis = it.vis.length + it.vism.length;
+      it.minc = it.nvis ? Math.min.apply(null, it.vis.concat(it.vism).map(function (o) { return o.c; })) : Infinity;
     });
     shown = items.filter(function (it) {
       if (state.empty) return it.k !== "diffuse" && !(it.k === "problem") && it.above === 0;
-      if (anySel) return it.vis.length > 0;
+      if (anySel) return it.nvis > 0;
       return true;
     });
     var byNew = function (a, b) { return b.t - a.t || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0); };
     var sorts = {
       newest: byNew,
-      most: function (a, b) { return b.vis.length - a.vis.length || byNew(a, b); },
+      most: function (a, b) { return b.nvis - a.nvis || byNew(a, b); },
       least: function (a, b) { return (a.minc - b.minc) || byNew(a, b); }
     };
     shown.sort(function (a, b) {
@@ -171,34 +203,37 @@
       if (state.sort === "least" && (a.minc === Infinity || b.minc === Infinity)) return a.minc === Infinity ? 1 : -1;
       return sorts[state.sort](a, b);
     });
-    shown.forEach(function (it) { boxes += it.vis.length; });
-    return { counts: counts, boxes: boxes, anySel: anySel };
+    shown.forEach(function (it) { boxes += it.vis.length; masks += it.vism.length; });
+    return { counts: counts, boxes: boxes, masks: masks, anySel: anySel };
   }
 
   function update() {
     if (!G) return;
     var r = derive();
     for (var label in chipEls) {
-      var c = chipEls[label], n = r.counts[label] || { boxes: 0, images: 0 };
-      c.querySelector(".n").textContent = num(n.boxes);
-      c.setAttribute("title", fmt("chip_title", n));
+      var c = chipEls[label], n = r.counts[label] || { boxes: 0, masks: 0, images: 0 };
+      c.querySelector(".n").textContent = num(n.boxes + n.masks);
+      c.setAttribute("title", fmt(hasMasks ? "chip_title_masks" : "chip_title", n));
       c.setAttribute("aria-pressed", state.sel[label] ? "true" : "false");
       c.classList.toggle("on", !!state.sel[label]);
-      c.classList.toggle("zero", n.boxes === 0);
+      c.classList.toggle("zero", n.boxes + n.masks === 0);
     }
     $("chip-all").setAttribute("aria-pressed", r.anySel ? "false" : "true");
     $("chip-all").classList.toggle("on", !r.anySel);
     var pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
     var from = state.page * PAGE_SIZE, to = Math.min(shown.length, from + PAGE_SIZE);
-    $("status").textContent = shown.length ? fmt("status", { from: num(from + 1), to: num(to), n: num(shown.length), boxes: num(r.boxes) })
+    $("status").textContent = shown.length ? fmt(hasMasks ? "status_masks" : "status",
+                                                 { from: num(from + 1), to: num(to), n: num(shown.length), boxes: num(r.boxes), masks: num(r.masks) })
                                            : S.status_none;
     $("status").setAttribute("data-images", shown.length);
     $("status").setAttribute("data-boxes", r.boxes);
+    $("status").setAttribute("data-masks", r.masks);
     [["prev", state.page > 0], ["next", state.page < pages - 1]].forEach(function (b) {
       document.querySelectorAll("." + b[0]).forEach(function (e) { e.disabled = !b[1]; });
     });
     document.querySelectorAll(".pageno").forEach(function (e) { e.textContent = fmt("page", { page: num(state.page + 1), pages: num(pages) }); });
+    watchCards();
     var grid = clear($("grid")), frag = document.createDocumentFragment();
     for (var i = from; i < to; i++) frag.appendChild(card(shown[i], i));
     grid.appendChild(frag);
@@ -208,7 +243,7 @@
 
   // --- cards ------------------------------------------------------------------------------
   var tip = null;
-  function showTip(ev, d) {
+  function showTip(ev, d) {  // d: a box or a mask (label, c)
     clear(tip);
     tip.appendChild(labelCell(d.label));
     tip.appendChild(el("span", { "class": "c" }, " " + conf(d.c)));
@@ -223,6 +258,8 @@
     // unstroked, transparent rects in the same places, so hovering still names a box and a click
     // still opens the view; drawing boxes over it again doubled every box in other colours.
     var o = svg("svg", { viewBox: "0 0 " + w + " " + h, "class": it.a ? "ov hits" : "ov" });
+    if (state.masks && it.vism.length) o.appendChild(maskLayer(it, w, h, big));
+    if (!(state.boxes && it.vis.length)) return o;
     it.vis.slice().sort(function (a, b) { return (b.x2 - b.x1) * (b.y2 - b.y1) - (a.x2 - a.x1) * (a.y2 - a.y1); }).forEach(function (d) {
       var col = color(d.label);
       var r = svg("rect", { x: d.x1, y: d.y1, width: Math.max(0, d.x2 - d.x1), height: Math.max(0, d.y2 - d.y1),
@@ -236,9 +273,61 @@
     return o;
   }
 
+  // The masks of one card: one <image> the size of the picture, painted (masks.js) when the card comes
+  // into view, or at once in the large view; over an image with its masks drawn in (it.a), an
+  // invisible rect instead. Either way the pointer asks the painted index which mask is under it.
+  function maskLayer(it, w, h, big) {
+    var layer = it.a ? svg("rect", { x: 0, y: 0, width: w, height: h, fill: "transparent", "class": "masks hit" })
+                     : svg("image", { x: 0, y: 0, width: w, height: h, preserveAspectRatio: "none", "class": "masks" });
+    var painted = null;
+    function draw() {
+      painted = paintMasks(it, big ? VIEW_MASK_PX : CARD_MASK_PX);
+      if (painted.url) layer.setAttribute("href", painted.url);
+      layer.setAttribute("data-masks", painted.order.length);
+    }
+    if (big) draw(); else later(layer, draw);
+    layer.addEventListener("mousemove", function (ev) {
+      if (!painted) return;
+      var r = layer.getBoundingClientRect();
+      var tx = Math.floor((ev.clientX - r.left) / r.width * painted.tw), ty = Math.floor((ev.clientY - r.top) / r.height * painted.th);
+      var k = tx >= 0 && ty >= 0 && tx < painted.tw && ty < painted.th ? painted.index[ty * painted.tw + tx] : 0;
+      if (k) showTip(ev, painted.order[k - 1]); else hideTip();
+    });
+    layer.addEventListener("mouseleave", hideTip);
+    return layer;
+  }
+  function paintMasks(it, max) {  // the last painting per size is kept: filters that keep the same masks reuse it
+    var key = it.vism.map(function (m) { return m.id; }).join(","), cache = it.painted || (it.painted = {});
+    if (!cache[max] || cache[max].key !== key) {
+      cache[max] = { key: key, result: M.paint(it.vism, it.ms[0], it.ms[1], max, it.a ? null : maskRgb) };
+    }
+    return cache[max].result;
+  }
+  function later(target, draw) {  // draw once the target is within a screen of the viewport
+    if (!lazy) { draw(); return; }
+    lazy.pending.set(target, draw);
+    lazy.observer.observe(target);
+  }
+  function watchCards() {  // a fresh observer per render: cards that left the page are forgotten with it
+    if (lazy) lazy.observer.disconnect();
+    if (!("IntersectionObserver" in window)) return;
+    var pending = new Map();
+    lazy = { pending: pending, observer: new IntersectionObserver(function (entries, observer) {
+      entries.forEach(function (e) {
+        if (!e.isIntersecting || !pending.has(e.target)) return;
+        observer.unobserve(e.target);
+        var draw = pending.get(e.target);
+        pending.delete(e.target);
+        draw();
+      });
+    }, { rootMargin: "100% 0px" }) };
+  }
+
   function frame(it, big) {
     var f = el("div", { "class": "frame" });
-    function addOverlay(w, h) { if (state.boxes && it.k !== "problem" && it.vis.length) f.appendChild(overlay(it, w, h, big)); }
+    function addOverlay(w, h) {
+      if (it.k !== "problem" && ((state.boxes && it.vis.length) || (state.masks && it.vism.length))) f.appendChild(overlay(it, w, h, big));
+    }
     if (it.u) {
       var img = el("img", { alt: "" });
       img.loading = big ? "eager" : "lazy"; img.decoding = "async";
@@ -251,6 +340,12 @@
     return f;
   }
 
+  function maskCountText(it) {
+    if (!it.s.length) return S.no_masks;
+    var s = it.vism.length === 1 ? S.one_mask : fmt("masks_n", { n: num(it.vism.length) });
+    var hid = it.s.length - it.vism.length;
+    return hid ? s + " (" + fmt(it.a ? "hidden_drawn" : "hidden", { n: num(hid) }) + ")" : s;
+  }
   function countText(it) {
     if (!it.d.length) return S.no_det;
     var s = it.vis.length === 1 ? S.one_object : fmt("objects", { n: num(it.vis.length) });
@@ -268,7 +363,9 @@
       if (it.k === "problem" && it.ed) cap.appendChild(data("div", it.ed, "muted small"));
     }
     if (it.k === "detect") cap.appendChild(el("div", { "class": "muted count" }, countText(it)));
+    if (it.k === "segment") cap.appendChild(el("div", { "class": "muted count" }, maskCountText(it)));
     if (it.a && it.d.length) cap.appendChild(el("div", { "class": "muted small drawn" }, S.drawn_in));
+    if (it.a && it.s.length) cap.appendChild(el("div", { "class": "muted small drawn" }, S.masks_drawn_in));
     if (it.k === "diffuse") {
       cap.appendChild(el("div", { "class": "badge" }, S.generated));
       cap.appendChild(data("div", it.p.prompt, "prompt"));
@@ -289,7 +386,7 @@
     var info = clear($("view-info")), rows = [];
     if (it.e) info.appendChild(el("p", { "class": "warn" }, S["p_" + it.e]));
     if (it.e && it.ed) info.appendChild(data("p", it.ed, "muted"));
-    if (it.a) info.appendChild(el("p", { "class": "muted small" }, S.annotated));
+    if (it.a) info.appendChild(el("p", { "class": "muted small" }, it.k === "segment" ? S.annotated_masks : S.annotated));
     rows.push([S.file, data("span", it.n)]);
     if (it.m) rows.push([S.model, data("span", it.m)]);
     if (it.w && it.h) rows.push([S.size, it.w + " \u00d7 " + it.h]);
@@ -320,8 +417,21 @@
       Array.prototype.forEach.call(t.tBodies[0].rows, function (r, i) { if (it.vis.indexOf(dets[i]) < 0) r.className = "off"; });
       info.appendChild(t);
     }
+    if (it.s.length) info.appendChild(maskTable(it));
     $("view-prev").disabled = index === 0; $("view-next").disabled = index === shown.length - 1;
     if (!refresh) { v.hidden = false; $("view-close").focus(); }
+  }
+  function maskTable(it) {
+    var frag = document.createDocumentFragment(), masks = it.s.slice().sort(function (a, b) { return b.c - a.c; });
+    frag.appendChild(el("h3", {}, S.segments));
+    var t = table(["#", S.col_label, S.col_score, S.col_area, S.col_box, S.col_prompt], masks.map(function (m) {
+      var kind = S.hasOwnProperty("prompt_" + m.prompt) ? el("span", {}, S["prompt_" + m.prompt]) : data("span", m.prompt);
+      return [String(m.id), labelCell(m.label), conf(m.c), num(m.area), [m.x1, m.y1, m.x2, m.y2].map(function (x) { return Math.round(x); }).join(", "), kind];
+    }));
+    t.id = "masks-table";
+    Array.prototype.forEach.call(t.tBodies[0].rows, function (r, i) { if (it.vism.indexOf(masks[i]) < 0) r.className = "off"; });
+    frag.appendChild(t);
+    return frag;
   }
   function closeView() { viewIndex = -1; $("view").hidden = true; hideTip(); }
 
@@ -349,6 +459,7 @@
     $("sort").addEventListener("change", function () { state.sort = $("sort").value; state.page = 0; update(); });
     $("empty").addEventListener("change", function () { state.empty = $("empty").checked; state.page = 0; update(); });
     $("boxes").addEventListener("change", function () { state.boxes = $("boxes").checked; update(); });
+    $("masks").addEventListener("change", function () { state.masks = $("masks").checked; update(); });
     document.querySelectorAll(".prev").forEach(function (b) { b.addEventListener("click", function () { state.page--; update(); window.scrollTo(0, 0); }); });
     document.querySelectorAll(".next").forEach(function (b) { b.addEventListener("click", function () { state.page++; update(); window.scrollTo(0, 0); }); });
     $("view-close").addEventListener("click", closeView);
@@ -362,6 +473,7 @@
       else if (ev.key === "ArrowRight" && viewIndex < shown.length - 1) openView(viewIndex + 1);
     });
     state.thr = +slider.value; state.sort = $("sort").value; state.empty = $("empty").checked; state.boxes = $("boxes").checked;
+    state.masks = $("masks").checked;
     $("conf-val").textContent = conf(state.thr);
   }
 
