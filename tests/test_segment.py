@@ -164,11 +164,12 @@ def test_one_mask_per_prompt_in_prompt_order(fk, request, which):
 
 def test_masks_are_the_ones_ultralytics_own_sam_makes(fk, mobile_sam):
     """The same random MobileSAM through `SAM(path)(image, bboxes=...)`: fmkit's folded,
-    channels_last encoder and its one-mask-at-a-time scaling give the same masks."""
+    channels_last encoder (in float32, as Ultralytics computes on a CPU) and its
+    one-mask-at-a-time scaling give the same masks."""
     from ultralytics import SAM
 
     boxes = [[50, 400, 250, 900], [0, 0, 810, 1080], [300, 200, 700, 800]]
-    (ours,) = list(fk.segment(BUS, model=str(mobile_sam), boxes=boxes, **SMALL))
+    (ours,) = list(fk.segment(BUS, model=str(mobile_sam), boxes=boxes, dtype="float32", **SMALL))
     theirs = SAM(str(mobile_sam))(str(BUS), bboxes=boxes, imgsz=256, verbose=False)[0]
     reference = theirs.masks.data.cpu().numpy()
     assert reference.shape == (3, 1080, 810)
@@ -177,6 +178,26 @@ def test_masks_are_the_ones_ultralytics_own_sam_makes(fk, mobile_sam):
         iou = (pixels & ref).sum() / max((pixels | ref).sum(), 1)
         assert iou > 0.99, iou
     assert [round(m.score, 3) for m in ours.masks] == [round(float(s), 3) for s in theirs.boxes.conf]
+
+
+def test_prompt_batches_and_encoder_dtype_change_speed_not_answers(mobile_sam):
+    """Prompts decoded one at a time or together, the encoder in float32 or bfloat16: the same
+    masks (bfloat16 moves a few edge pixels); float16 on a CPU is refused with a note, not an error."""
+    import fmkit
+
+    notes = []
+    with fmkit.Session("laptop", offline=True, notify=notes.append) as fk:
+        boxes = ["50,400,250,900", "0,0,810,1080", "300,200,700,800"]
+        runs = {(batch, dtype): list(fk.segment(BUS, model=str(mobile_sam), boxes=boxes, prompt_batch=batch,
+                                                dtype=dtype, **SMALL))[0]
+                for batch, dtype in ((1, "float32"), (16, "float32"), (16, "bfloat16"), (16, "float16"))}
+    assert any("float16 needs a CUDA GPU" in n for n in notes)
+    reference = runs[(16, "float32")].masks
+    for key, result in runs.items():
+        assert len(result.masks) == 3
+        for ours, ref in zip(result.masks, reference):
+            a, b = ours.pixels(), ref.pixels()
+            assert (a & b).sum() / max((a | b).sum(), 1) > (0.97 if key[1] == "bfloat16" else 0.999), key
 
 
 def test_everything_mode_keeps_distinct_good_masks_up_to_max(fk, mobile_sam):

@@ -46,8 +46,10 @@ def segment(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between looks at the --watch folder.")] = 0.5,
     imgsz: Annotated[Optional[int], typer.Option("--imgsz", help="Encoder input side in pixels, a multiple of 64 "
                                                                  "(default: the profile's).")] = None,
-    half: Annotated[Optional[bool], typer.Option("--half/--no-half", help="float16 inference (CUDA only).",
-                                                 show_default=False)] = None,
+    dtype: Annotated[Optional[str], typer.Option(
+        "--dtype", metavar="auto|float32|bfloat16|float16",
+        help="What the image encoder computes in (default: the profile's; auto = bfloat16 on a CPU with native "
+             "bf16, float16 on CUDA).")] = None,
     endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", metavar="URL", rich_help_panel="Bucket",
                                                         help="S3-compatible server for s3:// sources and OUTDIR.")]
     = None,
@@ -81,5 +83,5 @@ def segment(
                      detect_model=detect_model, output=out, recursive=recursive, watch=watch, interval=interval,
                      max_polls=max_polls, coco=coco, cutout=cutout, force=force,
                      store_options={"endpoint_url": endpoint_url, "profile": aws_profile, "region": region},
-                     imgsz=imgsz, half=half)
+                     imgsz=imgsz, dtype=dtype)
     show_image_run(run, SegmentView(json_, quiet), watching=watch is not None)

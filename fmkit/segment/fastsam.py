@@ -19,8 +19,9 @@ from fmkit.segment.results import Mask
 class FastSamPredictor:
     """A loaded FastSAM model; `segment(boxed, shape, prompts)` is one image."""
 
-    def __init__(self, model, device: str, imgsz: int, cfg, half: bool = False):
-        self.model, self.device, self.cfg, self.half = model, device, cfg, half
+    def __init__(self, model, device: str, imgsz: int, cfg, dtype: str = "float32"):
+        self.model, self.device, self.cfg = model, device, cfg
+        self.half = dtype == "float16"  # autocast on CUDA
         self.stride = max(int(model.stride.max()), 32)
         self.imgsz = imgsz
 
@@ -36,13 +37,14 @@ class FastSamPredictor:
 
         x = torch.from_numpy(boxed).to(self.device).permute(2, 0, 1)[None]
         x = x.contiguous(memory_format=torch.channels_last)
-        x = (x.half() if self.half else x.float()) / 255
+        x = x.float() / 255
         with torch.inference_mode():
-            out = self.model(x)
+            with torch.autocast(self.device.split(":")[0], dtype=torch.float16, enabled=self.half):
+                out = self.model(x)
             head = out[0] if isinstance(out[0], tuple) else out  # eval mode: ((detections, protos), raw)
             det = nms.non_max_suppression(head[0], self.cfg.fastsam_conf, self.cfg.nms_iou, max_det=self.cfg.max_masks,
                                           nc=len(self.model.names))[0].float()
-            protos = head[1][0]
+            protos = head[1][0].float()
             boxes = ops.scale_boxes(x.shape[2:], det[:, :4].clone(), shape)
 
             def full_res(index):

@@ -1,6 +1,6 @@
 """Model masks -> `Mask` records: scaled to the original image, thresholded, run-length encoded
 and dropped, a few at a time, so a run never holds every mask of a photo at full resolution
-(16 float masks of a 12-megapixel photo would be 770 MB)."""
+(16 float masks of a 12-megapixel photo would be 770 MB; a chunk here is at most 16 MB, or one mask)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Sequence
 from fmkit.segment import rle
 from fmkit.segment.results import Mask
 
-FULL_RES_BUDGET = 2**24  # float pixels scaled at once (64 MB): masks per chunk = this / (H * W)
+FULL_RES_BUDGET = 2**22  # float pixels scaled at once (16 MB): masks per chunk = this / (H * W)
 
 
 def chunks(n: int, height: int, width: int) -> Iterator[slice]:

@@ -50,12 +50,13 @@ def fold_batchnorm(model) -> int:
 class SamPredictor:
     """A loaded SAM-family model at one input size; `segment(boxed, shape, prompts)` is one image."""
 
-    def __init__(self, model, family: str, device: str, imgsz: int, cfg, half: bool = False, bf16: bool = False):
+    def __init__(self, model, family: str, device: str, imgsz: int, cfg, dtype: str = "float32"):
         import torch
 
         self.model, self.family, self.device, self.imgsz, self.cfg = model, family, device, imgsz, cfg
-        self.half, self.bf16 = half, bf16
-        self.dtype = torch.float16 if half else torch.float32
+        self.dtype = torch.float32  # prompts, decoder, masks
+        self.autocast = {"device_type": device.split(":")[0], "dtype": getattr(torch, dtype),
+                         "enabled": dtype != "float32"}  # the encoder
         self.mean = torch.tensor(MEAN, device=device).view(3, 1, 1)
         self.std = torch.tensor(STD, device=device).view(3, 1, 1)
 
@@ -70,7 +71,7 @@ class SamPredictor:
         """One letterboxed image and its prompts -> one Mask per prompt (everything mode without)."""
         import torch
 
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.inference_mode():
             features = self.encode(boxed)
             gain = min(self.imgsz / shape[0], self.imgsz / shape[1])
             if prompts:
@@ -90,11 +91,15 @@ class SamPredictor:
         import torch
 
         x = torch.from_numpy(boxed).to(self.device).permute(2, 0, 1).float()
-        x = ((x - self.mean) / self.std)[None].to(self.dtype).contiguous(memory_format=torch.channels_last)
+        x = ((x - self.mean) / self.std)[None].contiguous(memory_format=torch.channels_last)
         if self.family != "sam2":
-            return self.model.image_encoder(x)
+            with torch.autocast(**self.autocast):
+                return self.model.image_encoder(x).float()
         m = self.model  # as Ultralytics' SAM2Predictor.get_im_features
-        _, feats, _, _ = m._prepare_backbone_features(m.forward_image(x))
+        with torch.autocast(**self.autocast):
+            backbone = m.forward_image(x)
+        backbone = {k: [t.float() for t in v] if isinstance(v, list) else v.float() for k, v in backbone.items()}
+        _, feats, _, _ = m._prepare_backbone_features(backbone)
         if m.directly_add_no_mem_embed:
             feats[-1] = feats[-1] + m.no_mem_embed
         sizes = [(self.imgsz // 4, self.imgsz // 4), (self.imgsz // 8, self.imgsz // 8),
