@@ -13,6 +13,15 @@ from typing import Any, Sequence
 ALPHA = 0.45  # how much of a mask's colour covers the photo
 
 
+def colour(i: int) -> tuple[int, int, int]:
+    """Mask i's colour (BGR): Ultralytics' palette without its greys, which vanish as a
+    translucent fill over a light photo."""
+    from ultralytics.utils.plotting import colors
+
+    palette = [c for c in (colors(k, True) for k in range(20)) if max(c) - min(c) > 60]
+    return palette[i % len(palette)]
+
+
 def encode(image: Any, suffix: str = ".png") -> bytes | None:
     """RGB (H, W, 3) uint8 -> encoded as `suffix` (None when cv2 cannot write that format)."""
     import cv2
@@ -26,7 +35,6 @@ def annotate(image: Any, masks: Sequence, suffix: str = ".png") -> bytes | None:
     """RGB array + Masks -> the annotated image encoded as `suffix` (None if it cannot be)."""
     import cv2
     import numpy as np
-    from ultralytics.utils.plotting import colors
 
     bgr = np.ascontiguousarray(image[..., ::-1])
     overlay = bgr.copy()
@@ -35,14 +43,14 @@ def annotate(image: Any, masks: Sequence, suffix: str = ".png") -> bytes | None:
     outlines = []
     for i, m in enumerate(masks):
         pixels = m.pixels()  # (H, W) bool, decoded from the mask's RLE
-        overlay[pixels] = colors(i, True)
+        overlay[pixels] = colour(i)
         contours, _ = cv2.findContours(pixels.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         outlines.append(contours)
         del pixels
     out = cv2.addWeighted(overlay, ALPHA, bgr, 1 - ALPHA, 0)
     for i, (m, contours) in enumerate(zip(masks, outlines)):
-        cv2.drawContours(out, contours, -1, colors(i, True), thickness, cv2.LINE_AA)
-        _prompt(out, m.prompt, colors(i, True), thickness)
+        cv2.drawContours(out, contours, -1, colour(i), thickness, cv2.LINE_AA)
+        _prompt(out, m.prompt, colour(i), thickness)
     _labels(out, masks, thickness)
     ok, data = cv2.imencode(suffix.lower(), out)
     return data.tobytes() if ok else None
@@ -65,7 +73,6 @@ def _labels(out, masks: Sequence, thickness: int) -> None:
     """A detector's label and SAM's score over each labelled mask, placed so none overlap
     (render/detections.place_labels); names cv2 cannot draw (non-ASCII) are left to the outline."""
     import cv2
-    from ultralytics.utils.plotting import colors
 
     from fmkit.render.detections import place_labels
 
@@ -81,9 +88,10 @@ def _labels(out, masks: Sequence, thickness: int) -> None:
             continue
         variant, (x1, y1, x2, y2) = where
         (_, h), _ = ms[variant]
-        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), colors(i, True), -1)
-        cv2.putText(out, ts[variant], (x1 + 2, y1 + 2 + h), 0, scale, (255, 255, 255), max(1, thickness // 2),
-                    cv2.LINE_AA)
+        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), colour(i), -1)
+        b, g, r = colour(i)
+        ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 150 else (255, 255, 255)  # readable on its colour
+        cv2.putText(out, ts[variant], (x1 + 2, y1 + 2 + h), 0, scale, ink, max(1, thickness // 2), cv2.LINE_AA)
 
 
 def cutout(image: Any, masks: Sequence) -> bytes | None:
