@@ -128,9 +128,9 @@ class Segment:
                                    "architecture from the file name or its tensors) or FastSAM-s (a YOLO-seg .pt)")
     imgsz: int = key(1024, "side of the square the image is resized into for the image encoder, rounded up to a "
                            "multiple of 64; SAM was trained at 1024, smaller is faster and coarser", min=64, max=4096)
-    dtype: str = key("auto", "what the image encoder computes in (autocast; the prompt decoder and masks stay "
-                             "float32): auto = bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), float16 on CUDA, "
-                             "else float32 | float32 | bfloat16 | float16 (CUDA only)",
+    dtype: str = key("auto", "what SAM's encoder and prompt decoder compute in (autocast; masks are scaled and "
+                             "thresholded in float32): auto = bfloat16 on a CPU with native bf16 (AVX-512 BF16/AMX), "
+                             "float16 on CUDA, else float32 | float32 | bfloat16 | float16 (CUDA only)",
                      choices=("auto", "float32", "bfloat16", "float16"))
     prompt_batch: int = key(16, "prompts decoded together against one image embedding; memory grows with it "
                                 "(MobileSAM at 768: ~10 MB per prompt)", min=1, max=4096)

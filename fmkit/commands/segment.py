@@ -47,9 +47,9 @@ def segment(
     imgsz: Annotated[Optional[int], typer.Option("--imgsz", help="Encoder input side in pixels, a multiple of 64 "
                                                                  "(default: the profile's).")] = None,
     dtype: Annotated[Optional[str], typer.Option(
-        "--dtype", metavar="auto|float32|bfloat16|float16",
-        help="What the image encoder computes in (default: the profile's; auto = bfloat16 on a CPU with native "
-             "bf16, float16 on CUDA).")] = None,
+        "--dtype", metavar="DTYPE",
+        help="What SAM computes in: auto, float32, bfloat16 or float16 (default: the profile's; auto = bfloat16 "
+             "on a CPU with native bf16, float16 on CUDA).")] = None,
     endpoint_url: Annotated[Optional[str], typer.Option("--endpoint-url", metavar="URL", rich_help_panel="Bucket",
                                                         help="S3-compatible server for s3:// sources and OUTDIR.")]
     = None,
