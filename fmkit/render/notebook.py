@@ -115,11 +115,15 @@ def detect_bundle(result, max_rows: int = 50) -> dict[str, Any]:
             for d in result.detections[:max_rows]]
     caption = f"{result.source}: {result.width}x{result.height}, {len(result.detections)} objects ({result.model})"
     table = _table(["class", "conf", "x1", "y1", "x2", "y2"], rows, caption)
+    return _picture_beside(table, _annotated_png(result), result, plain, "fmkit-detect")
+
+
+def _picture_beside(table: str, png: bytes | None, result, plain: str, css_class: str) -> dict[str, Any]:
+    """An image result's bundle: the drawn picture (when the source could be read again) beside its table."""
     bundle = {"text/plain": plain}
-    png = _annotated_png(result)
     if png is not None:
         bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        table = f'<div class="fmkit-detect">{_img(png, result.source, min(result.width or 640, 640))}{table}</div>'
+        table = f'<div class="{css_class}">{_img(png, result.source, min(result.width or 640, 640))}{table}</div>'
     bundle["text/html"] = table
     return bundle
 
@@ -157,14 +161,9 @@ def segment_bundle(result, max_rows: int = 50) -> dict[str, Any]:
     rows = [[m.id, m.label or "", f"{m.score:.2f}", m.area, ",".join(f"{v:.0f}" for v in m.box), m.prompt["type"]]
             for m in result.masks[:max_rows]]
     caption = f"{result.source}: {result.width}x{result.height}, {len(result.masks)} masks ({result.model})"
-    page = _table(["#", "label", "score", "area", "box", "prompt"], rows, caption)
-    bundle = {"text/plain": f"SegmentResult({result.source!r}, {len(result.masks)} masks)"}
-    png = _masked_png(result)
-    if png is not None:
-        bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        page = f'<div class="fmkit-segment">{_img(png, result.source, min(result.width or 640, 640))}{page}</div>'
-    bundle["text/html"] = page
-    return bundle
+    table = _table(["#", "label", "score", "area", "box", "prompt"], rows, caption)
+    return _picture_beside(table, _masked_png(result), result,
+                           f"SegmentResult({result.source!r}, {len(result.masks)} masks)", "fmkit-segment")
 
 
 def _masked_png(result) -> bytes | None:
