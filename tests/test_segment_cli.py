@@ -125,3 +125,27 @@ def test_profiles_show_the_segment_section_and_its_origins(cli):
     assert "│ 7 " in rows["segment.max_masks"] and "--set" in rows["segment.max_masks"]
     r = cli(["profiles", "gpu"])
     assert '"sam2_b"' in r.stdout
+
+
+def test_bucket_to_bucket_same_layout_as_a_folder(seg, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="uploads/bus.jpg", Body=BUS.read_bytes())
+    s3.put_object(Bucket=bucket, Key="uploads/notes.jpg", Body=b"not an image")
+    r, lines = seg(f"s3://{bucket}/uploads/", "--box", "0,0,300,300", "-o", f"s3://{bucket}/results/", "--cutout")
+    assert r.exit_code == 1  # the bad object is reported; the rest went on
+    by = {o["source"].rsplit("/", 1)[-1]: o for o in lines}
+    assert "not an image" in by["notes.jpg"]["error"]
+    assert by["bus.jpg"]["outputs"]["original"] == f"s3://{bucket}/results/originals/bus.jpg"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/")
+    assert sorted(o["Key"] for page in pages for o in page.get("Contents", [])) == [
+        "results/bus.jpg", "results/bus.jpg.json", "results/cutouts/bus.png", "results/originals/bus.jpg"]
+    stored = json.loads(s3.get_object(Bucket=bucket, Key="results/bus.jpg.json")["Body"].read())
+    assert stored["masks"] == by["bus.jpg"]["masks"]
+
+
+def test_watching_a_folder_segments_what_is_there_and_stops(seg, tmp_path):
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "bus.jpg").write_bytes(BUS.read_bytes())
+    r, lines = seg("--watch", inbox, "-o", out, "--interval", "0.2", "--max-polls", "12", "--point", "100,100")
+    assert r.exit_code == 0 and [o["source"].rsplit("/", 1)[-1] for o in lines] == ["bus.jpg"]
+    assert (out / "bus.jpg.json").is_file() and (out / "originals" / "bus.jpg").is_file()
