@@ -11,6 +11,7 @@ Screenshots land in $TEST_ARTIFACTS_DIR (else the pytest temp folder); the test 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,15 @@ def segmented(models_dir, tiny_yolo, tmp_path_factory) -> Path:
     sam = build_sam(models_dir / "sam", "mobile_sam")
     root = tmp_path_factory.mktemp("segmented") / "results"
     common = ["-o", root, "--model", sam, "--imgsz", "256", "--offline", "--quiet"]
-    for args in ([ZIDANE, "--from-detections", "--detect-model", tiny_yolo, "--cutout"],
-                 [BUS, "--point", "410,520", "--box", "50,400,250,900"]):
-        r = CliRunner().invoke(app, ["segment", *map(str, args + common)], catch_exceptions=False)
-        assert r.exit_code == 0, r.stderr
+    saved = dict(os.environ)  # --offline sets FMKIT_OFFLINE: a module fixture's change would outlive its tests
+    try:
+        for args in ([ZIDANE, "--from-detections", "--detect-model", tiny_yolo, "--cutout"],
+                     [BUS, "--point", "410,520", "--box", "50,400,250,900"]):
+            r = CliRunner().invoke(app, ["segment", *map(str, args + common)], catch_exceptions=False)
+            assert r.exit_code == 0, r.stderr
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     masks = two_people()
     masks[0]["label"] = HOSTILE
     write_segment(root, "hand.jpg", masks)
