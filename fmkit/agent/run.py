@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from fmkit.agent.planner import Plan, Planner
 from fmkit.agent.tools import TOOLS, WHAT_FMKIT_DOES
-from fmkit.agent.wants import quantity
+from fmkit.agent.wants import count_text
 from fmkit.errors import BadInput
 
 _PLANNERS: dict[tuple, Planner] = {}
@@ -73,11 +73,6 @@ def run_agent(session, request: str, files: list[str] | None = None, *, dry_run:
     return out
 
 
-def _count_text(counts: dict[str, int]) -> str:
-    parts = [quantity(label, n) for label, n in counts.items()]
-    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else (parts[0] if parts else "nothing")
-
-
 def _run_tool(session, plan: Plan, seed, chat_model: str, ko: bool, notify) -> tuple[dict, str, bool]:
     """One Session call -> (result dict, answer paragraph, ok)."""
     a = plan.arguments
@@ -88,6 +83,10 @@ def _run_tool(session, plan: Plan, seed, chat_model: str, ko: bool, notify) -> t
         answer = (f"'{a['prompt']}' 그림을 {r.path}에 저장했어요. 탐지기 검사: {check['reason']}." if ko else
                   f"I drew '{a['prompt']}' and saved it as {r.path}. The detector's check: {check['reason']}.")
         return r.to_dict(), answer, ok
+    if plan.tool == "segment":
+        from fmkit.agent.cut import cut_out
+
+        return cut_out(session, a["image"], a.get("object", ""), ko)
     if plan.tool in ("detect", "describe"):
         if plan.tool == "detect":
             r = next(iter(session.detect([a["image"]])))
@@ -96,7 +95,7 @@ def _run_tool(session, plan: Plan, seed, chat_model: str, ko: bool, notify) -> t
             counts: dict[str, int] = {}
             for d in r.detections:
                 counts[d.label] = counts.get(d.label, 0) + 1
-            text = _count_text(counts)
+            text = count_text(counts)
             answer = (f"{a['image']}에서 찾은 것: {text} ({r.model})." if ko
                       else f"In {a['image']} the detector ({r.model}) found {text}.")
             return r.to_dict(), answer, True

@@ -23,6 +23,8 @@ class Tool:
 TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("imagine", "draw or paint a new picture of something", {"prompt": {"type": "string"}}),
     Tool("detect", "count and find objects in a photo", {"image": {"type": "string"}}, needs_image=True),
+    Tool("segment", "cut an object out of a photo (Segment Anything masks)",
+         {"image": {"type": "string"}, "object": {"type": "string"}}, needs_image=True),
     Tool("describe", "describe a photo in words", {"image": {"type": "string"},
                                                    "style": {"enum": ["caption", "list", "story"]}},
          needs_image=True),
@@ -34,16 +36,18 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
 
 WHAT_FMKIT_DOES = {
     "en": ("fmkit can draw a picture (imagine, checked by the detector), count objects in a photo (detect), "
-           "describe a photo (describe), write text (generate), split a sentence into tokens (tokenize) and show "
-           "its attention (attention). Try: \"draw two cats\" or \"how many people are in photo.jpg?\""),
-    "ko": ("fmkit은 그림 그리기(imagine, 탐지기로 검사), 사진 속 물체 세기(detect), 사진 설명(describe), 글쓰기(generate), "
-           "토큰 나누기(tokenize), 어텐션 보기(attention)를 할 수 있어요. 예: \"고양이 두 마리 그려줘\", "
-           "\"photo.jpg에 사람이 몇 명 있어?\""),
+           "cut an object out of a photo (segment), describe a photo (describe), write text (generate), split a "
+           "sentence into tokens (tokenize) and show its attention (attention). Try: \"draw two cats\", "
+           "\"how many people are in photo.jpg?\" or \"cut out the person in photo.jpg\""),
+    "ko": ("fmkit은 그림 그리기(imagine, 탐지기로 검사), 사진 속 물체 세기(detect), 사진에서 물체 잘라내기(segment), "
+           "사진 설명(describe), 글쓰기(generate), 토큰 나누기(tokenize), 어텐션 보기(attention)를 할 수 있어요. "
+           "예: \"고양이 두 마리 그려줘\", \"photo.jpg에 사람이 몇 명 있어?\", \"사진에서 사람만 잘라줘 photo.jpg\""),
 }
 
 
-def system_prompt() -> str:
-    lines = [f"- {t.name}: {t.description}" for t in TOOLS.values()]
+def system_prompt(order: list[str] | None = None) -> str:
+    """The tool list the chat model reads, in `order` (default: as declared)."""
+    lines = [f"- {name}: {TOOLS[name].description}" for name in (order or TOOLS)]
     return ("You are fmkit's assistant. Pick the one tool that serves the request and answer with JSON "
             '{"tool": NAME, "arguments": {...}}. Tools:\n' + "\n".join(lines))
 

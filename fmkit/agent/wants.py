@@ -101,6 +101,33 @@ def quantity(label: str, n: int) -> str:
     return f"{words.get(n, str(n))} {plural(label, n)}"
 
 
+KO_ANIMALS = {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
+KO_VEHICLES = {"bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat"}
+
+
+def korean_noun(label: str) -> str:
+    """'person' -> '사람'; a label without a Korean noun stays as it is."""
+    nouns = OBJECTS.get(label, ((), ()))[1]
+    return nouns[0] if nouns else label
+
+
+def korean_quantity(label: str, n: int) -> str:
+    """'person', 2 -> '사람 2명'; the counter Korean uses for that kind of thing (명, 마리, 대, else 개)."""
+    counter = ("명" if label in ("person", "fall") else "마리" if label in KO_ANIMALS
+               else "대" if label in KO_VEHICLES else "개")
+    return f"{korean_noun(label)} {n}{counter}"
+
+
+def count_text(counts: dict[str, int], ko: bool = False) -> str:
+    """{'person': 2, 'dog': 1} -> 'two people and one dog' ('사람 2명, 개 1마리'); nothing -> 'nothing' ('없음')."""
+    if not counts:
+        return "없음" if ko else "nothing"
+    parts = [korean_quantity(label, n) if ko else quantity(label, n) for label, n in counts.items()]
+    if ko or len(parts) < 2:
+        return ", ".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _english_index() -> dict[str, str]:
     index = {}
     for label, (en, _) in OBJECTS.items():
