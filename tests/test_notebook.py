@@ -1,7 +1,8 @@
 """examples/lessons.ipynb, executed headlessly in a real Jupyter kernel (nbclient + ipykernel), on
 minilm and the tiny test models (chosen through FMKIT_* variables, as a course machine would set
-its profile). Each cell's display bundle must hold what the cell claims; the two attention viewers
-are then opened side by side in headless Chromium to show they render and do not collide."""
+its profile; Segment Anything is a random-weight MobileSAM from tests/tiny_sam.py). Each cell's
+display bundle must hold what the cell claims; the two attention viewers are then opened side by
+side in headless Chromium to show they render and do not collide."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import pytest
 
 from conftest import REPO
+from test_detect import BUS  # the photo the notebook's detect and segment cells read
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -20,12 +22,15 @@ NOTEBOOK = REPO / "examples" / "lessons.ipynb"
 
 
 @pytest.fixture(scope="module")
-def executed(tiny_gpt2, tiny_sd, tiny_yolo, tmp_path_factory):
+def executed(tiny_gpt2, tiny_sd, tiny_yolo, models_dir, tmp_path_factory):
     import os
+
+    from tiny_sam import build_sam
 
     env = {"FMKIT_GENERATE_MODEL": str(tiny_gpt2), "FMKIT_DIFFUSE_MODEL": str(tiny_sd),
            "FMKIT_DIFFUSE_HEIGHT": "32", "FMKIT_DIFFUSE_WIDTH": "32", "FMKIT_DIFFUSE_STEPS": "2",
            "FMKIT_DETECT_MODEL": str(tiny_yolo), "FMKIT_DETECT_IMGSZ": "160",
+           "FMKIT_SEGMENT_MODEL": str(build_sam(models_dir / "sam", "mobile_sam")), "FMKIT_SEGMENT_IMGSZ": "256",
            "FMKIT_HOME": str(tmp_path_factory.mktemp("fmkit-home"))}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
@@ -87,6 +92,30 @@ def test_pictures_are_png(executed):
     assert "a cat" in diffuse["text/html"] and "seed" in diffuse["text/html"]
     [detect] = _bundles(_cell(nb, "fk.detect(bus)"))
     assert "<table" in detect["text/html"] and "bus.jpg" in detect["text/html"]
+
+
+def test_segment_shows_the_photo_with_its_masks(executed, tmp_path):
+    """The segment cell (after the detector's): one mask per detector box, shown as the photo with the
+    masks drawn in (not the photo as it was) and the table of masks."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    nb = executed[0]
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    segment = _cell(nb, "fk.segment(bus, from_detections=True)")
+    assert cells.index(segment) == cells.index(_cell(nb, "fk.detect(bus)")) + 2  # right after the detection cells
+    [bundle] = _bundles(segment)
+    masks = int(re.search(r"(\d+) masks\)", bundle["text/plain"]).group(1))
+    assert masks > 0 and "<table" in bundle["text/html"] and "bus.jpg" in bundle["text/html"]
+    png = base64.b64decode(bundle["image/png"])
+    (tmp_path / "segment-cell.png").write_bytes(png)  # to look at
+    shown = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    bus = np.asarray(Image.open(BUS).convert("RGB")).astype(int)
+    assert shown.shape == bus.shape
+    assert (np.abs(shown - bus).sum(-1) > 60).mean() > 0.05  # masks drawn over a good part of the photo
 
 
 def test_generated_text_and_plain_data(executed):
