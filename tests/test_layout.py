@@ -87,3 +87,23 @@ def test_no_function_outgrows_sixty_lines():
             for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > 60]
     assert long == [], "\n".join(long)
+
+
+def test_every_file_that_is_not_python_ships_in_the_wheel():
+    """A page, style or script read with importlib.resources must be listed in pyproject's
+    package-data, or an installed (not editable) fmkit lacks it."""
+    import fnmatch
+    import tomllib
+
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {name: REPO / setup.get("package-dir", {}).get(name, name.replace(".", "/"))
+               for name in setup["packages"]}
+    data = setup["package-data"]
+    missing = []
+    for path in sorted(FMKIT.rglob("*")):
+        if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        package = next((n for n, f in folders.items() if f == path.parent), None)
+        if package is None or not any(fnmatch.fnmatch(path.name, g) for g in data.get(package, [])):
+            missing.append(str(path.relative_to(REPO)))
+    assert not missing, f"not in pyproject's packages/package-data: {missing}"
