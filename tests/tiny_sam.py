@@ -58,19 +58,13 @@ def build_fastsam(folder: Path) -> Path:
     path = folder / "FastSAM-tiny.pt"
     if path.is_file():
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ["YOLO_VERBOSE"] = "False"
-    import torch
-    import yaml
-    from ultralytics import YOLO
-    from ultralytics.utils import ROOT
+    # Imported here: benchmarks/segment.py loads this file alone, for build_sam.
+    from tiny_yolo import tiny_yaml
 
-    spec = yaml.safe_load((ROOT / "cfg/models/11/yolo11-seg.yaml").read_text())
-    spec["scales"] = {"t": [0.33, 0.125, 256]}
-    spec["nc"] = 1
-    cfg = folder / "tiny-yolo11t-seg.yaml"
-    cfg.write_text(yaml.safe_dump(spec))
+    cfg = tiny_yaml(folder, "yolo11-seg", nc=1)
+    import torch
+    from ultralytics import YOLO
+
     torch.manual_seed(0)
     model = YOLO(str(cfg), task="segment")
     model.model.names = {0: "object"}

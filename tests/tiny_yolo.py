@@ -17,25 +17,32 @@ from pathlib import Path
 TINY_SCALE = [0.33, 0.125, 256]  # depth, width, max channels (yolo11n: 0.50, 0.25, 1024)
 
 
+def tiny_yaml(folder: Path, family: str, **changes) -> Path:
+    """folder/tiny-<family>t.yaml: Ultralytics' own model yaml at TINY_SCALE (the 't' suffix picks
+    the scale, as yolo11n.yaml picks 'n'), with `changes` applied; offline, quiet Ultralytics."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ["YOLO_VERBOSE"] = "False"
+    import yaml
+    from ultralytics.utils import ROOT
+
+    spec = yaml.safe_load((ROOT / f"cfg/models/11/{family}.yaml").read_text())
+    spec.update(scales={"t": TINY_SCALE}, **changes)
+    cfg = folder / f"tiny-{family}t.yaml"
+    cfg.write_text(yaml.safe_dump(spec))
+    return cfg
+
+
 def build_yolo(folder: Path) -> Path:
     """Build (once) and save the tiny detector as folder/tiny-yolo11.pt; returns that path."""
     folder = Path(folder)
     weights = folder / "tiny-yolo11.pt"
     if weights.is_file():
         return weights
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ["YOLO_VERBOSE"] = "False"
-
+    cfg = tiny_yaml(folder, "yolo11")
     import torch
-    import yaml
     from ultralytics import YOLO
     from ultralytics.utils import ROOT, YAML
-
-    spec = yaml.safe_load((ROOT / "cfg/models/11/yolo11.yaml").read_text())
-    spec["scales"] = {"t": TINY_SCALE}
-    cfg = folder / "tiny-yolo11t.yaml"  # the 't' suffix picks the scale, as yolo11n.yaml picks 'n'
-    cfg.write_text(yaml.safe_dump(spec))
 
     torch.manual_seed(0)
     model = YOLO(str(cfg))
