@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 HEAVY = ("torch", "transformers", "diffusers", "ultralytics", "bertviz", "matplotlib", "huggingface_hub")
 

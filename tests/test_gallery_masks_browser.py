@@ -19,7 +19,7 @@ from browser import BROWSER_MARKS, artifacts, browser, page, shot  # noqa: F401 
 from test_detect import BUS, ZIDANE
 from test_gallery import det, write_result
 from test_gallery_browser import KOREAN_WORDS_JS, NOTHING, chip_counts, drawn_over, names, open_page
-from test_gallery_masks import rect_mask, segment_mask, two_people, write_segment
+from test_gallery_masks import rect_mask, two_people, write_segment
 from tiny_sam import build_sam
 
 pytestmark = BROWSER_MARKS

@@ -6,7 +6,6 @@ README.md's "For contributors" map draws the same layers."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from conftest import REPO
 
@@ -93,6 +92,7 @@ def test_every_file_that_is_not_python_ships_in_the_wheel():
     """A page, style or script read with importlib.resources must be listed in pyproject's
     package-data, or an installed (not editable) fmkit lacks it."""
     import fnmatch
+
     import tomllib
 
     setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]

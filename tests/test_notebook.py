@@ -6,7 +6,6 @@ side in headless Chromium to show they render and do not collide."""
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 

@@ -174,7 +174,6 @@ def apply_layerwise_casting(model, name: str, plan: MemoryPlan, compute_dtype) -
     """
     if plan.storage_dtype == "none":
         return False
-    import torch
 
     if any(_has_casting_hook(m) for m in model.modules()):
         return True  # already set up while loading (diffuse_load.load_diffusers_model(prepare=...))
