@@ -29,6 +29,7 @@ from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping
 
 from fmkit import catalog, environment
 from fmkit.errors import BadInput
+from fmkit.options import option
 from fmkit.api_setup import SetupMethods
 from fmkit.profiles import Settings, load_settings
 
@@ -253,15 +254,15 @@ class Session(SetupMethods):
     @_on_behalf
     def segment(self, sources: str | Path | Iterable[str | Path] | None = None, *, model: str | None = None,
                 points: Any = None, boxes: Any = None, from_detections: bool = False, detect_model: str | None = None,
-                output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
+                classes: str | list | None = None, output: str | Path | None = None, recursive: bool = False, watch: str | Path | None = None,
                 interval: float = 0.5, max_polls: int | None = None, coco: bool = False, cutout: bool = False,
                 force: bool = False, store_options: dict | None = None, on_written: Callable | None = None,
                 **options: Any):
         """Cut objects out with Segment Anything -> SegmentRun, an iterator of SegmentResult in input
         order. `points` ('x,y' or (x, y), one or a list) and `boxes` ('x1,y1,x2,y2' or a 4-tuple)
         each get one mask on every image; `from_detections=True` prompts with the boxes the
-        detector (detect.model, or `detect_model`) finds in each image; no prompt segments
-        everything. Sources and `output` as for `detect`."""
+        detector (detect.model, or `detect_model`) finds in each image (only `classes`, e.g.
+        "person", when given); no prompt segments everything. Sources and `output` as for `detect`."""
         from fmkit.segment.prompts import Box, Detections, parse_prompts
         from fmkit.segment.run import SegmentRun
 
@@ -270,6 +271,10 @@ class Session(SetupMethods):
         settings = self.settings_for("segment", model, options)
         prompts = parse_prompts(points, boxes)  # bad text is a usage error before any model loads
         detections = None
+        if not from_detections and (detect_model or classes):
+            given = option("detect_model", detect_model) if detect_model else option("classes", classes)
+            raise BadInput(f"{given} picks the detector's boxes, but SAM is not prompted with them",
+                           f"add {option('from_detections')}")
         if from_detections:  # the base model points, the foundation model cuts out: through detect()
             found = self.settings_for("detect", detect_model).detect
             said: set[str] = set()
@@ -283,13 +288,15 @@ class Session(SetupMethods):
             def find(source) -> list | str:
                 self.notify = once
                 try:
-                    (result,) = list(self.detect([source.uri], model=detect_model, store_options=store_options,
-                                                 cluster=""))
+                    (result,) = list(self.detect([source.uri], model=detect_model, classes=classes,
+                                                 store_options=store_options, cluster=""))
                 finally:
                     self.notify = notify
                 return result.error or [Box(d.x1, d.y1, d.x2, d.y2, d.label, d.confidence) for d in result.detections]
 
-            detections = Detections(f"{found.model} (conf {found.conf})", find, found.conf)
+            key = {"model": found.model, "conf": found.conf, "iou": found.iou, "imgsz": found.imgsz,
+                   "max_det": found.max_det, "half": found.half, "classes": classes}  # what decides the boxes
+            detections = Detections(f"{found.model} (conf {found.conf})", find, found.conf, key)
         return SegmentRun(settings, [str(s) for s in sources] if sources is not None else [], prompts=prompts,
                           detections=detections, output=output, recursive=recursive, watch=watch, interval=interval,
                           max_polls=max_polls, coco=coco, cutout=cutout, force=force, store_options=store_options,
@@ -309,7 +316,8 @@ class Session(SetupMethods):
             raise BadInput(f"unknown style '{style}'", f"one of {', '.join(STYLES)}")
         if isinstance(sources, (str, Path)):
             sources = [sources]
-        return describe(self, [str(s) for s in sources], style=style, chat_model=chat_model, notify=self.notify,
+        sources = [_text(str(s), "image path", "photo.jpg") for s in sources]  # '' is a usage error, not a missing file
+        return describe(self, sources, style=style, chat_model=chat_model, notify=self.notify,
                         model=model, **options)
 
     @_on_behalf

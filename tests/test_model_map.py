@@ -129,8 +129,9 @@ def test_map_json_is_the_api_object_one_line_per_family(cli):
 
 
 def test_lang_without_map_and_unknown_lang_exit_2(cli):
-    r = cli(["models", "--lang", "ko"])
-    assert r.exit_code == 2 and "--map" in r.stderr and r.stdout == ""
+    for lang in ("ko", "en"):  # en too: the README calls --lang without --map a usage error
+        r = cli(["models", "--lang", lang])
+        assert r.exit_code == 2 and "--map" in r.stderr and r.stdout == ""
     r = cli(["models", "--map", "--lang", "fr"])
     assert r.exit_code == 2 and "en, ko" in r.stderr and r.stdout == ""
 

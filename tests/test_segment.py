@@ -265,7 +265,7 @@ def test_outdir_holds_image_original_json_cutout_and_coco_rle(fk, mobile_sam, tm
     results = list(fk.segment([BUS, ZIDANE], model=str(mobile_sam), boxes="10,10,400,600", points="300,300",
                               output=out, coco=True, cutout=True, **SMALL))
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "bus.jpg", "bus.jpg.json", "coco.json", "cutouts/bus.png", "cutouts/zidane.png", "originals/bus.jpg",
+        "bus.jpg", "bus.jpg.json", "coco.json", "cutouts/bus.jpg.png", "cutouts/zidane.jpg.png", "originals/bus.jpg",
         "originals/zidane.jpg", "zidane.jpg", "zidane.jpg.json"]
     record = json.loads((out / "bus.jpg.json").read_text())
     assert record["masks"] == results[0].to_dict()["masks"]
@@ -276,7 +276,7 @@ def test_outdir_holds_image_original_json_cutout_and_coco_rle(fk, mobile_sam, tm
     from PIL import Image
 
     assert Image.open(out / "originals" / "bus.jpg").size == Image.open(out / "bus.jpg").size == (810, 1080)
-    cut = Image.open(out / "cutouts" / "bus.png")
+    cut = Image.open(out / "cutouts" / "bus.jpg.png")
     assert cut.mode == "RGBA" and cut.size[0] <= 810 and cut.size[1] <= 1080
     coco = COCO(str(out / "coco.json"))
     assert len(coco.getImgIds()) == 2 and len(coco.getAnnIds()) == 4

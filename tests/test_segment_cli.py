@@ -117,6 +117,42 @@ def test_no_detections_under_from_detections_is_exit_1_with_a_hint(seg, tiny_yol
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_own_prompts_still_run_when_the_detector_finds_nothing(seg, tiny_yolo):
+    r, lines = seg(BUS, "--point", "410,520", "--from-detections", "--detect-model", tiny_yolo,
+                   "--set", "detect.conf=1.0")
+    assert r.exit_code == 0, r.stderr
+    assert [m["prompt"]["type"] for m in lines[0]["masks"]] == ["point"]
+
+
+def test_detector_options_without_from_detections_are_a_usage_error(seg, tiny_yolo, tmp_path):
+    for extra in (["--detect-model", tiny_yolo], ["--classes", "person"]):
+        r, _ = seg(BUS, "--point", "1,1", *extra, "-o", tmp_path / "out", json_=False)
+        _one_error_line(r, 2, "add --from-detections")
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_the_asked_classes_prompt_sam(seg, tiny_yolo):
+    r, everything = seg(ZIDANE, "--from-detections", "--detect-model", tiny_yolo)
+    assert r.exit_code == 0
+    labels = [m["label"] for m in everything[0]["masks"]]
+    assert "person" in labels and set(labels) - {"person"}  # the tiny detector sees more than people
+    r, people = seg(ZIDANE, "--from-detections", "--detect-model", tiny_yolo, "--classes", "person")
+    assert r.exit_code == 0 and [m["label"] for m in people[0]["masks"]] == [x for x in labels if x == "person"]
+
+
+def test_cutouts_of_two_sources_with_one_stem_stay_apart(seg, tmp_path):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "bus.jpg").write_bytes(BUS.read_bytes())
+    Image.open(BUS).save(photos / "bus.png")
+    r, lines = seg(photos, "--box", "50,400,250,900", "-o", tmp_path / "out", "--cutout", "--force")
+    assert r.exit_code == 0
+    cuts = sorted(o["outputs"]["cutout"].rsplit("/", 1)[-1] for o in lines)
+    assert cuts == ["bus.jpg.png", "bus.png"] and all((tmp_path / "out" / "cutouts" / c).is_file() for c in cuts)
+
+
 def test_profiles_show_the_segment_section_and_its_origins(cli):
     r = cli(["profiles", "laptop", "--set", "segment.max_masks=7"])
     assert r.exit_code == 0
@@ -137,7 +173,7 @@ def test_bucket_to_bucket_same_layout_as_a_folder(seg, s3, bucket):
     assert by["bus.jpg"]["outputs"]["original"] == f"s3://{bucket}/results/originals/bus.jpg"
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/")
     assert sorted(o["Key"] for page in pages for o in page.get("Contents", [])) == [
-        "results/bus.jpg", "results/bus.jpg.json", "results/cutouts/bus.png", "results/originals/bus.jpg"]
+        "results/bus.jpg", "results/bus.jpg.json", "results/cutouts/bus.jpg.png", "results/originals/bus.jpg"]
     stored = json.loads(s3.get_object(Bucket=bucket, Key="results/bus.jpg.json")["Body"].read())
     assert stored["masks"] == by["bus.jpg"]["masks"]
 

@@ -23,8 +23,8 @@ def agent(
     profile: ProfileOpt = None, sets: SetOpt = None, device: DeviceOpt = None,
     offline: OfflineOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
-    """Ask in words: the chat model picks a tool (imagine, detect, describe, generate, tokenize,
-    attention) and its arguments under a JSON schema, fmkit runs it and answers in one paragraph.
+    """Ask in words: the chat model picks a tool (imagine, detect, segment, describe, generate,
+    tokenize, attention) and its arguments under a JSON schema, fmkit runs it and answers in one paragraph.
 
     Steps go to stderr; --json prints the whole trace.
     """

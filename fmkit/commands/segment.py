@@ -29,6 +29,9 @@ def segment(
     detect_model: Annotated[Optional[str], typer.Option(
         "--detect-model", metavar="ALIAS|PATH", rich_help_panel="Prompts",
         help="Detector for --from-detections (default: the profile's detect.model).")] = None,
+    classes: Annotated[Optional[str], typer.Option(
+        "--classes", metavar="NAMES|IDS", rich_help_panel="Prompts",
+        help="With --from-detections: only these detector classes, e.g. person or 0,2.")] = None,
     out: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="OUTDIR", rich_help_panel="Output",
         help="Write images with masks drawn, the originals and one JSON per image into exactly this folder "
@@ -38,7 +41,7 @@ def segment(
                                             "(OUTDIR/coco.json).")] = False,
     cutout: Annotated[bool, typer.Option("--cutout", rich_help_panel="Output",
                                          help="Also write the masked pixels on a transparent background "
-                                              "(OUTDIR/cutouts/NAME.png).")] = False,
+                                              "(OUTDIR/cutouts/NAME.png, e.g. bus.jpg.png).")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Look for images in subfolders too.")] = False,
     watch: Annotated[Optional[str], typer.Option("--watch", metavar="DIR",
                                                  help="Keep watching DIR (or s3://bucket/prefix/) and segment each "
@@ -80,7 +83,7 @@ def segment(
 
     fk = session(profile, sets, offline, device, quiet)
     run = fk.segment(sources, model=model, points=point, boxes=box, from_detections=from_detections,
-                     detect_model=detect_model, output=out, recursive=recursive, watch=watch, interval=interval,
+                     detect_model=detect_model, classes=classes, output=out, recursive=recursive, watch=watch, interval=interval,
                      max_polls=max_polls, coco=coco, cutout=cutout, force=force,
                      store_options={"endpoint_url": endpoint_url, "profile": aws_profile, "region": region},
                      imgsz=imgsz, dtype=dtype)

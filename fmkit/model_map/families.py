@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 NAMED_IN = ("lecture", "bedrock", "jumpstart")  # where the course names the family
 MODALITIES = ("text", "image", "text+image")  # what it reads and writes, together
-ROLES = ("foundation", "base")  # generates and transfers to many tasks / one reading task
+ROLES = ("foundation", "base")  # pre-trained broadly, reused for many tasks / strong at the one it was trained for
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "The foundation-model map: every model family the course names",
-        "caption": "foundation model: pre-trained on vast data, reused for many downstream tasks, generates\n"
-                   "base model: strong at one reading task\n✓ on this machine",
+        "caption": "foundation model: pre-trained on vast data, reused for many downstream tasks\n"
+                   "(most also generate) · base model: strong at the one task it was trained for\n"
+                   "✓ on this machine",
         "col_family": "family · parameters",
         "col_what": "what it is, and why",
         "col_try": "try it with fmkit",
@@ -55,8 +56,8 @@ WORDS: dict[str, dict[str, str]] = {
         "sam.try": "Point or box at an object, or cut out everything; with --from-detections YOLO "
                    "points and SAM cuts (MobileSAM, SAM, SAM 2, FastSAM through Ultralytics).",
         "yolo.why": "A strong base model for object detection, not a foundation model: trained on COCO's 80 "
-                    "labelled classes for one reading task (boxes and labels); it generates nothing, and new "
-                    "classes need new labelled data and training.",
+                    "labelled classes for one reading task (boxes and labels); it is not reused for other tasks "
+                    "as it is, and new classes need new labelled data and training.",
         "yolo.try": "YOLO11 itself: boxes, labels and confidences.",
         "jurassic.why": "AI21 Labs' large language models (Ultra, Mid): follow instructions to write, summarise "
                         "and answer questions.",
@@ -81,8 +82,8 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "ko": {
         "title": "파운데이션 모델 지도: 강의에 나오는 모델 계열 전체",
-        "caption": "파운데이션 모델: 방대한 데이터로 사전 학습되어 여러 다운스트림 작업에 재사용되고, 생성할 수 있는 "
-                   "모델\n베이스 모델: 한 가지 인식 작업에 강한 모델\n✓ 이 컴퓨터에 있음",
+        "caption": "파운데이션 모델: 방대한 데이터로 사전 학습되어 여러 다운스트림 작업에 재사용되는 모델(대부분 생성도 "
+                   "함)\n베이스 모델: 학습한 한 가지 작업에 강한 모델\n✓ 이 컴퓨터에 있음",
         "col_family": "모델 계열 · 파라미터",
         "col_what": "무엇이고, 왜 그런가",
         "col_try": "fmkit으로 해 보기",
@@ -124,8 +125,8 @@ WORDS: dict[str, dict[str, str]] = {
         "sam.try": "점이나 상자로 객체를 가리키거나 전부 분할합니다. --from-detections를 쓰면 YOLO가 가리키고 "
                    "SAM이 잘라 냅니다(Ultralytics로 MobileSAM, SAM, SAM 2, FastSAM 실행).",
         "yolo.why": "객체 탐지를 위한 강력한 베이스 모델이지, 파운데이션 모델은 아닙니다. COCO의 80개 클래스로 한 "
-                    "가지 인식 작업(상자와 레이블)만 학습했고, 아무것도 생성하지 않으며, 새 클래스를 찾으려면 "
-                    "레이블을 붙인 데이터로 다시 학습해야 합니다.",
+                    "가지 인식 작업(상자와 레이블)만 학습했고, 그대로 다른 작업에 재사용되지 않으며, 새 클래스를 "
+                    "찾으려면 레이블을 붙인 데이터로 다시 학습해야 합니다.",
         "yolo.try": "YOLO11 그대로: 상자, 레이블, 신뢰도를 보여 줍니다.",
         "jurassic.why": "AI21 Labs의 대규모 언어 모델(Ultra, Mid)입니다. 지시에 따라 글쓰기, 요약, 질의응답을 합니다.",
         "claude.why": "Anthropic의 어시스턴트 모델입니다. 대화, 글쓰기, 요약, 코드 작성을 하고, Claude 3부터는 "

@@ -1,7 +1,8 @@
 """FastSAM on one image: a YOLO-seg model (one class, "object") that segments everything in one
-forward pass; prompts then pick among its masks, one per prompt, as Ultralytics' FastSAM
-predictor picks them: a box takes the mask that overlaps it best (IoU), a point the most
-confident mask that covers it. A prompt no mask answers gets an empty mask (score 0).
+forward pass; prompts then pick among its masks, one mask per prompt (fmkit's rule, so every
+prompt has exactly one answer as with SAM): a box takes the mask that overlaps it best (IoU), as
+Ultralytics' FastSAM predictor does, and a point the most confident mask that covers it (there,
+Ultralytics keeps every mask covering the point). A prompt no mask answers gets an empty mask.
 
 Pre- and post-processing are Ultralytics' own (LetterBox, NMS, box scaling, process_mask_native);
 masks are made at full resolution a few at a time (fmkit/segment/masks.py).

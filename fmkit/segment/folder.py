@@ -4,7 +4,7 @@ with masks drawn into the image, the clean original beside it, cut-outs and COCO
     OUTDIR/<name>                the image with translucent masks, outlines and prompts
     OUTDIR/<name>.json           that image's result (masks as COCO RLE), written last
     OUTDIR/originals/<name>      the clean image (outputs.original: the gallery draws masks over it)
-    OUTDIR/cutouts/<stem>.png    the masked pixels on a transparent background, --cutout
+    OUTDIR/cutouts/<name>.png    the masked pixels on a transparent background, --cutout
     OUTDIR/coco.json             every image and mask of the run in COCO format (RLE), --coco
 """
 
@@ -34,7 +34,10 @@ class SegmentFolder(OutputFolder):
     def extra_paths(self, rel: PurePosixPath) -> dict[str, str]:
         paths = {"original": self.store.join(self.folder, str(PurePosixPath("originals") / rel))}
         if self.cutout:
-            paths["cutout"] = self.store.join(self.folder, str(PurePosixPath("cutouts") / rel.with_suffix(".png")))
+            # Named after the whole result name (bus.jpg -> bus.jpg.png), as unique as result names are:
+            # with_suffix would send bus.jpg and bus.png to one file.
+            name = rel if rel.suffix.lower() == ".png" else rel.with_name(rel.name + ".png")
+            paths["cutout"] = self.store.join(self.folder, str(PurePosixPath("cutouts") / name))
         return paths
 
     def write_extras(self, result: SegmentResult, paths: dict[str, str]) -> None:

@@ -34,7 +34,7 @@ class InProcess:
     def attach(self, folder: SegmentFolder) -> None:
         """OUTDIR learns the model, prompts and parameters that make a stored result reusable."""
         folder.run_key = {**self.segmenter.run_key(), "prompts": [p.to_dict() for p in self.prompts],
-                          "detector": self.detections.label if self.detections else None}
+                          "detector": (self.detections.key or self.detections.label) if self.detections else None}
         self.names = folder.names
 
     def results(self, sources: Iterable[Source], folder: SegmentFolder | None,

@@ -73,6 +73,7 @@ class Detections:
     label: str
     find: Callable[[Any], list[Box] | str]
     conf: float = 0.25
+    key: dict | None = None  # the detector's model and settings that decide its boxes (a stored result's run key)
 
     @property
     def nothing_found(self) -> str:

@@ -3,7 +3,6 @@ profile's device, at its input size, and what the run should tell its user about
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fmkit import catalog, hardware
@@ -26,8 +25,8 @@ class Segmenter:
         cfg = self.cfg = settings.segment
         self.device = hardware.resolve_device(settings.runtime.device)
         hardware.apply_threads(settings.runtime.threads)
-        if not settings.runtime.threads and torch.get_num_threads() < len(os.sched_getaffinity(0)):
-            torch.set_num_threads(len(os.sched_getaffinity(0)))  # importing ultralytics may set OMP_NUM_THREADS=1
+        if not settings.runtime.threads and torch.get_num_threads() < hardware.usable_cores():
+            torch.set_num_threads(hardware.usable_cores())  # importing ultralytics may set OMP_NUM_THREADS=1
         self.source = catalog.resolve(cfg.model)
         if self.source.kind not in ("local", "yolo-asset") or Path(self.source.location).is_dir():
             raise ModelUnavailable(f"'{cfg.model}' is not a segmentation checkpoint fmkit can load",
@@ -52,6 +51,9 @@ class Segmenter:
         self.notes = [note for note, shown in (
             (f"segment.dtype {cfg.dtype} needs a CUDA GPU; the encoder runs in float32",
              cfg.dtype == "float16" and self.dtype != "float16"),
+            (f"segment.dtype {cfg.dtype}: " + ("FastSAM runs in float32 here" if self.fastsam else
+                                                f"this GPU has no bfloat16; the encoder runs in {self.dtype}"),
+             cfg.dtype == "bfloat16" and self.dtype != "bfloat16"),
             (f"imgsz {cfg.imgsz} rounded up to {self.imgsz} (a multiple of {MULTIPLE})", self.imgsz != cfg.imgsz),
         ) if shown]
 
@@ -85,4 +87,8 @@ def encoder_dtype(setting: str, device: str) -> str:
     cuda = device.startswith("cuda")
     if setting == "auto":
         return "float16" if cuda else "bfloat16" if device == "cpu" and hardware.cpu_has_native_bf16() else "float32"
+    if setting == "bfloat16" and cuda:
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"  # autocast refuses bf16 there
     return "float32" if setting == "float16" and not cuda else setting

@@ -34,7 +34,8 @@ def segment_stream(segmenter, sources: Iterable[Source], prompts: Sequence[Point
             asked = list(prompts)
             if detections is not None:
                 found = detections.find(s)
-                f.error = found if isinstance(found, str) else None if found else detections.nothing_found
+                # Nothing found is an error only when nothing else was asked (the user's own prompts still run).
+                f.error = found if isinstance(found, str) else None if found or asked else detections.nothing_found
                 asked += found if isinstance(found, list) else []
         if f.error is not None:
             yield SegmentResult(s.label, segmenter.label, error=f.error, seconds=f.seconds, name=s.name, uri=s.uri,
