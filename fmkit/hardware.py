@@ -72,6 +72,14 @@ def auto_profile() -> tuple[str, str]:
 
 
 @lru_cache(maxsize=None)
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity on Linux; every core elsewhere)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
     try:
@@ -164,10 +172,6 @@ class Budget:
     source: str  # "free on cuda", "of RAM available", "set by runtime.max_memory", ...
     in_use: int = 0
 
-    def describe(self) -> str:
-        """e.g. '70.5 GiB free on cuda', '2.0 GiB set by runtime.max_memory'."""
-        return f"{format_size(self.bytes)} {self.source}"
-
 
 def parse_size(text: str) -> int:
     """'4GiB' -> 4 * 2**30, '6GB' -> 6 * 10**9, '800MiB', '1.5 GiB' (case-insensitive); ValueError otherwise."""
@@ -178,11 +182,6 @@ def parse_size(text: str) -> int:
         raise ValueError(f"not a size: {text!r} (use e.g. 4GiB, 1.5GiB, 800MiB or 6GB)")
     number, prefix, binary = match.groups()
     return int(float(number) * (1024 if binary else 1000) ** _UNITS[prefix])
-
-
-def format_size(n: float) -> str:
-    """Bytes for people: '2.6 GiB', '800 MiB'."""
-    return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def memory_budget(setting: str, device: str) -> Budget:

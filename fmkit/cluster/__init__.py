@@ -16,7 +16,7 @@ Faults: a chunk whose worker dies is run again elsewhere (Dask reschedules the t
 workers; `retries=` covers errors raised inside a task). That re-run is safe because OUT's
 rules make every image idempotent: a result's JSON is written last and marks it complete, a
 source whose complete result is there is skipped, and an annotated image left without its JSON
-by a dead worker is taken back (worker.py), so each source ends with exactly one result.
+by a dead worker is taken back (runs/folder.py), so each source ends with exactly one result.
 A whole run restarted after a crash skips what is done, as a single-process run does.
 
 Nothing here imports dask at module level: `import fmkit` and `fmkit --help` stay light.

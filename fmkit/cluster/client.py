@@ -18,7 +18,7 @@ import warnings
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
-from fmkit import catalog, environment
+from fmkit import catalog, environment, hardware
 from fmkit.cluster import Address, parse_address
 from fmkit.cluster.worker import ChunkSpec, SourceRef
 from fmkit.runs.folder import OutputFolder
@@ -51,13 +51,12 @@ class DaskExecutor:
         self.spec = _spec(settings, self.address, classes=classes, output=output, save_txt=save_txt, force=force,
                           store_options=store_options or {}, offline=environment.offline_requested())
         self.workers = 0
-        self._folder: OutputFolder | None = None
         self._connection: Connection | None = Connection(self.address, self.spec.settings, notify)
         self._client = self._connection.__enter__()
 
     def attach(self, folder: OutputFolder) -> None:
-        """OUTDIR's totals (skipped images, the model and parameters) come back with each chunk."""
-        self._folder = folder
+        """Nothing to keep: OUTDIR's totals (skipped images) come back with each chunk, and
+        results() is handed the folder they go into."""
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -155,18 +154,11 @@ def _spec(settings: Settings, address: Address, **fields: Any) -> ChunkSpec:
     """The settings workers run with. A local cluster shares this machine's cores: unless
     runtime.threads says otherwise, torch in each worker gets its share of them."""
     if address.local and not settings.runtime.threads:
-        threads = max(1, _cores() // (address.workers * settings.cluster.threads_per_worker))
+        threads = max(1, hardware.usable_cores() // (address.workers * settings.cluster.threads_per_worker))
         settings = replace(settings, runtime=replace(settings.runtime, threads=threads))
     fields["cwd"] = os.getcwd()
     digest = hashlib.sha256(pickle.dumps((settings, sorted(fields.items(), key=lambda kv: kv[0])))).hexdigest()
     return ChunkSpec(key=digest[:24], settings=settings, **fields)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class Connection:

@@ -76,7 +76,7 @@ def _build(path: Path, source: catalog.ModelSource):
 
 
 class Detector:
-    """A loaded YOLO detector plus this run's thresholds; `detect(images)` is one batch."""
+    """A loaded YOLO detector plus this run's thresholds; `detect_frames(frames)` is one batch."""
 
     @while_loading
     def __init__(self, settings: Settings, classes: str | None = None):
@@ -85,8 +85,8 @@ class Detector:
         self.cfg = settings.detect
         self.device = hardware.resolve_device(settings.runtime.device)
         hardware.apply_threads(settings.runtime.threads)
-        if not settings.runtime.threads and torch.get_num_threads() < (_cores() or 1):
-            torch.set_num_threads(_cores())  # undo OMP_NUM_THREADS=1 that importing ultralytics may set
+        if not settings.runtime.threads and torch.get_num_threads() < hardware.usable_cores():
+            torch.set_num_threads(hardware.usable_cores())  # undo OMP_NUM_THREADS=1 that importing ultralytics may set
         self.source = catalog.resolve(self.cfg.model)
         if self.source.kind == "hub":
             raise ModelUnavailable(f"'{self.cfg.model}' is not a YOLO model fmkit can load",
@@ -121,7 +121,7 @@ class Detector:
     @property
     def run_key(self) -> dict:
         """The model and parameters that decide the detections: a stored result made with the
-        same ones can be reused (outputs.py), and the gallery shows them."""
+        same ones can be reused (runs/folder.py), and the gallery shows them."""
         return {"model": self.label, "conf": self.cfg.conf, "iou": self.cfg.iou, "imgsz": self.imgsz,
                 "max_det": self.cfg.max_det, "classes": self.classes, "half": self.half, "bfloat16": self.bf16}
 
@@ -215,10 +215,3 @@ def _round_up(n: int, stride: int) -> int:
     return max(stride, -(-n // stride) * stride)
 
 
-def _cores() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

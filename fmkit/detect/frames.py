@@ -21,11 +21,11 @@ only when annotated copies are written.
 from __future__ import annotations
 
 import functools
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from fmkit import hardware
 from fmkit.io.images import Encoded, ImageError, decode_encoded, read_encoded
 from fmkit.io.sources import Source
 from fmkit.runs.ahead import Frame, decoded_frame, read_ahead
@@ -100,13 +100,6 @@ def windows(items: Iterator, size: int) -> Iterator[list]:
         yield window
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 class CpuFrames:
     """Decode with Pillow and letterbox with cv2, in one thread ahead of inference."""
 
@@ -138,7 +131,7 @@ class DeviceFrames:
 
     def __init__(self, imgsz: int, stride: int, device: str, readers: int | None = None):
         self.imgsz, self.stride, self.device = imgsz, stride, device
-        self.readers = readers or max(2, min(16, _cores()))
+        self.readers = readers or max(2, min(16, hardware.usable_cores()))
 
     def batches(self, sources: Iterable[Source], batch_size: int, keep_images: bool = False,
                 skip: Callable[[Source], bool] | None = None) -> Iterator[list[Frame]]:

@@ -134,14 +134,23 @@ def decode(source: "Source"):
             return _to_rgb(im)
 
 
+MAX_ENCODED_BYTES = 256 * 1024 * 1024  # as io/s3.py's MAX_READ_BYTES: a file read_encoded holds in memory
+
+
 def read_encoded(source: "Source") -> Encoded:
     """The source's bytes and header, every check that needs no pixels done (ImageError otherwise)."""
     with _reasons():
         _check_openable(source)
+        size = os.stat(source.uri).st_size if source.is_local else source.size
+        if size and size > MAX_ENCODED_BYTES:  # read whole into memory, by several threads at once
+            raise ImageError(f"too large to read at once ({size / 2**20:.0f} MiB; "
+                             f"the most is {MAX_ENCODED_BYTES / 2**20:.0f} MiB)")
         with source.open() as f:
             data = f.read()
         with _open(io.BytesIO(data)) as im:
-            orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+            # Only a JPEG's orientation is needed (its pixels are decoded elsewhere, as stored);
+            # other formats' EXIF may sit after the pixels, and reading it would decode them twice.
+            orientation = im.getexif().get(0x0112, 1) if im.format == "JPEG" else 1
             return Encoded(data, im.format or "", im.mode, im.width, im.height,
                            orientation if orientation in range(1, 9) else 1)
 

@@ -133,6 +133,7 @@ class OutputFolder:
         result, a foreign file, nor another image of this run (written in parallel) holds."""
         free = self._probed.pop(source.uri, None)  # found free by reusable() a moment ago, in the read thread
         held = None if free else self._holding(source, None if self.force else encoded)[0]
+        self._probed.pop(source.uri, None)  # _holding may have noted it again: a stale note would misname a re-upload
         with self._lock:
             if held and self._claimed.get(held, source.label) == source.label:
                 name = held
@@ -163,17 +164,18 @@ class OutputFolder:
         return result.outputs
 
     def discard(self, result: ImageResult, written) -> None:
-        """Remove the files of a result that was written but never reported (the run was interrupted)."""
+        """Remove the files of a result that was written but never reported (the run was interrupted).
+        Its JSON was never written; one found there is an earlier run's record of the same source,
+        whose image was just redone: it goes too, or the next run would skip a result with no image."""
         try:
             written.result()
         except Exception:  # noqa: BLE001 - its own error is moot now; nothing to remove if nothing was written
             pass
         for key in result.outputs:
-            if key != "json":
-                try:
-                    self.store.delete(result.outputs[key])
-                except Exception:  # noqa: BLE001 - best effort while stopping
-                    pass
+            try:
+                self.store.delete(result.outputs[key])
+            except Exception:  # noqa: BLE001 - best effort while stopping (a JSON that is not there included)
+                pass
 
     def commit(self, result: ImageResult) -> None:
         """The result JSON, last: from now on the result counts as complete."""
