@@ -31,7 +31,9 @@ class Runtime:
     threads: int = key(0, "CPU threads for torch; 0 = torch's default (all cores)", min=0, max=256)
     max_memory: str = key("auto", "auto | a size such as 4GiB, 1.5GiB, 800MiB or 6GB; the most memory fmkit may use: "
                           "auto = what the device has free (CUDA: mem_get_info; CPU: available RAM). Peak RSS on a "
-                          "CPU (imports included), torch's allocator peak on CUDA", pattern=SIZE_PATTERN)
+                          "CPU (imports included), torch's allocator peak on CUDA. Read by the diffuse memory planner (the "
+                          "lesson whose models outgrow a laptop); the other lessons' models are far smaller",
+                          pattern=SIZE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class Bert:
 
 @dataclass(frozen=True)
 class Generate:
-    model: str = key("gpt2", "alias, hub id or folder of a causal language model")
+    model: str = key("gpt2", "alias, hub id or folder of a causal language model (GPT-2, Bloom, Falcon, GPT-J, "
+                     "Llama) or a text-to-text one (FLAN-T5)")
     max_new_tokens: int = key(50, "tokens to generate per prompt (capped, with a notice, at the model's context)", min=1, max=100_000)
     do_sample: bool = key(True, "sample (true) or greedy decoding (false)")
     temperature: float = key(1.0, "sampling temperature, > 0 when sampling (ignored by greedy decoding)", min=0)

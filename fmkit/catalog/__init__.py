@@ -10,6 +10,7 @@ inside an installed Python package, or a Hugging Face hub id:
     convert.py   converters a capability registers (generate: GGUF), named by an entry
     loaded.py    load once per process, shared by Sessions, released by its owners
     context.py   on whose behalf (a Session's owner name and notify)
+    inventory.py what `fmkit models` lists and `fmkit pull` fetches (the profile's models)
 """
 
 from fmkit.catalog.aliases import CATALOG, TRANSFORMERS_FILES, ModelSpec

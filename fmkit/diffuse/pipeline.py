@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 from fmkit import __version__, catalog, hardware, output
 from fmkit.io.local import atomic_write, unique_path
+from fmkit.options import option
 from fmkit.errors import BadInput, Interrupted, ModelUnavailable, RuntimeFailure, is_out_of_memory
 from fmkit.diffuse import planner
 from fmkit.diffuse.memory import (MemoryPlan, apply_layerwise_casting, apply_to_component, apply_to_pipeline,
@@ -308,40 +309,54 @@ class Diffuser:
     def render(self, params: DiffuseParams, on_step: Callable[[], None] | None = None) -> list[DiffuseResult]:
         """Render params.num_images images. On out-of-memory, retry once with the next step down
         (the ladder's, or the custom plan's next-lower savers); when torch.compile itself fails,
-        render again uncompiled and say so."""
-        import torch
-
+        render again uncompiled and say so. The retries run after the `except` blocks: a caught
+        error's traceback holds the failed pipeline's frames, which must be freed first."""
+        smaller = f"try a smaller {option('height')}/{option('width')} or {option('num_images')}"
         try:
             return self._render(params, self.plan, on_step)
         except Exception as e:  # MemoryError and torch.OutOfMemoryError included
-            if self.plan.compile and not is_out_of_memory(e) and _is_compile_failure(e):
-                return self._render_uncompiled(params, on_step, e)
-            if not is_out_of_memory(e):
+            compile_failed = self._compile_failure(e)
+            if compile_failed is None and not is_out_of_memory(e):
                 raise
-            lower = planner.lower(self.choice)
-            if lower is None:
-                raise RuntimeFailure(f"out of memory with strategy {self.plan.describe()}, and none uses less",
-                                     "try a smaller --height/--width or --num-images") from None
+        if compile_failed is not None:
+            return self._render_uncompiled(params, on_step, compile_failed)
+        lower = planner.lower(self.choice)
+        if lower is None:
+            raise RuntimeFailure(f"out of memory with strategy {self.plan.describe()}, and none uses less", smaller)
         failed_plan = self.plan
         self._forget_pipeline()
         log.info("out of memory with %s; retrying with %s", failed_plan.describe(), lower.plan.describe())
         self.choice, self.plan = lower, lower.plan.for_device(self.device)
+        if self.plan.one_at_a_time:
+            return_freed_memory_to_os()
         try:
             images = self._render(params, self.plan, on_step)
-        except (torch.OutOfMemoryError, RuntimeError, MemoryError) as e:
-            if not is_out_of_memory(e):
+        except Exception as e:
+            compile_failed = self._compile_failure(e)
+            if compile_failed is None and not is_out_of_memory(e):
                 raise
-            raise RuntimeFailure(f"out of memory again after retrying with strategy {self.plan.describe()}",
-                                 "try a smaller --height/--width or --num-images") from None
+            if compile_failed is None:
+                raise RuntimeFailure(f"out of memory again after retrying with strategy {self.plan.describe()}",
+                                     smaller) from None
+        else:
+            compile_failed = None
+        if compile_failed is not None:
+            images = self._render_uncompiled(params, on_step, compile_failed)
         for image in images:
             image.fallback_from = failed_plan.describe()
         return images
 
-    def _render_uncompiled(self, params: DiffuseParams, on_step, error: BaseException) -> list[DiffuseResult]:
+    def _compile_failure(self, error: BaseException) -> str | None:
+        """The one-line reason when `error` is torch.compile failing (not out of memory), else None."""
+        if not (self.plan.compile and not is_out_of_memory(error) and _is_compile_failure(error)):
+            return None
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        return f"{type(error).__name__}: {first}"
+
+    def _render_uncompiled(self, params: DiffuseParams, on_step, reason: str) -> list[DiffuseResult]:
         from dataclasses import replace
 
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        self.notify(f"torch.compile failed ({type(error).__name__}: {first}); rendering without compiling")
+        self.notify(f"torch.compile failed ({reason}); rendering without compiling")
         self._forget_pipeline()
         self.plan = replace(self.plan, compile=False)
         self.choice = replace(self.choice, plan=replace(self.choice.plan, compile=False))

@@ -53,8 +53,6 @@ LARGEST_LAYER_SHARE = 0.04  # sequential offload: the biggest leaf module (CLIP'
 VAE_TILE = 256  # pixels: the ladder's tile size (a quarter of a 512x512 decode's activations)
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float8_e4m3fn": 1}
 
-STEPS = ("resident", "vae-tiling", "model-offload", "float8", "one-at-a-time", "one-at-a-time-float8",
-         "sequential-offload")
 ORDER = {"cuda": ("resident", "vae-tiling", "model-offload", "float8", "one-at-a-time-float8", "sequential-offload"),
          "cpu": ("resident", "vae-tiling", "float8", "one-at-a-time", "one-at-a-time-float8"),
          "mps": ("resident", "vae-tiling", "float8", "one-at-a-time", "one-at-a-time-float8")}
@@ -161,10 +159,12 @@ def estimate_peak(plan: MemoryPlan, c: Components, w: Workload, compute_dtype: s
         vae_act = per_pixel * tile * tile + 2 * 3 * 4 * w.height * w.width
     activations = {"text": TEXT_ACTIVATIONS, "unet": unet_act, "vae": vae_act,
                    "safety": TEXT_ACTIVATIONS if w.safety_checker else 0}
-    if plan.offload == "sequential":
-        largest_layer = LARGEST_LAYER_SHARE * sum(weights.values())
-        return int(largest_layer + max(activations.values()))
-    if plan.offload == "model" or plan.one_at_a_time:
+    if plan.offload in ("model", "sequential"):  # diffusers keeps the safety checker on the device (_exclude_from_cpu_offload)
+        kept = weights.pop("safety")
+        if plan.offload == "sequential":
+            return int(kept + LARGEST_LAYER_SHARE * sum(weights.values()) + max(activations.values()))
+        return int(kept + max(weights.get(k, 0) + activations[k] for k in activations))
+    if plan.one_at_a_time:
         return int(max(weights[k] + activations[k] for k in weights))
     slack = 0
     if device_kind == "cpu":

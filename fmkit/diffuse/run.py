@@ -9,6 +9,8 @@ Notes (a missing safety checker, an out-of-memory retry, a flagged image) go to 
 
 from __future__ import annotations
 
+import contextvars
+
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -71,6 +73,7 @@ class DiffuseRun:
         self.prompts = prompts
         self.diffuser = None
         self.saved = self.flagged = 0
+        self._context = contextvars.copy_context()  # the Session the model loads for (catalog/context.py)
 
     def __iter__(self) -> Iterator[DiffuseResult]:
         for prompt in self.prompts:
@@ -80,7 +83,7 @@ class DiffuseRun:
             if self.diffuser is None:
                 from fmkit.diffuse.pipeline import Diffuser
 
-                self.diffuser = Diffuser(self.settings, notify=self.notify)
+                self.diffuser = self._context.run(Diffuser, self.settings, notify=self.notify)
                 for note in self.diffuser.notes:
                     self.notify(note)
                 self.notify(self.describe)

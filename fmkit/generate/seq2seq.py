@@ -22,7 +22,11 @@ def decoder_start_id(model: Any) -> int:
             value = getattr(config, name, None)
             if isinstance(value, int):
                 return value
-    raise ValueError(f"{type(model).__name__} names no decoder start token")
+    from fmkit.errors import ModelUnavailable
+    from fmkit.generate.families import REFUSED_HINT
+
+    raise ModelUnavailable(f"{type(model).__name__} names no decoder start token (config.json: "
+                           "decoder_start_token_id)", REFUSED_HINT)
 
 
 class EncoderDecoderSteps:
