@@ -19,9 +19,10 @@ class SetupMethods:
 
         return inventory(self.settings)
 
-    def pull(self, names: Iterable[str] | None = None, *, progress=None) -> Iterator:
+    def pull(self, names: str | Iterable[str] | None = None, *, progress=None) -> Iterator:
         """Fetch models for offline use (default: this profile's) -> a Pulled per model, as each is
         done; a model that cannot be fetched is reported and the rest go on."""
+        names = [names] if isinstance(names, str) else names
         import fmkit.generate  # noqa: F401 - registers the converter of the packaged chat model (GGUF)
         from fmkit.catalog import on_behalf_of
         from fmkit.catalog.inventory import profile_models, pull

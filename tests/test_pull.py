@@ -54,3 +54,29 @@ def test_pull_continues_past_a_failure_and_reports_each(cli):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [row["status"] for row in rows] == ["present", "error"]
     assert r.exit_code == 1
+
+
+def test_hub_downloads_show_their_progress_bars(cli, monkeypatch):
+    """fmkit pull shows Hugging Face's download bars (the Session hides them for every other
+    command); --json and --quiet keep them hidden."""
+    import fmkit.api_setup
+
+    seen = []
+
+    def pull(self, names=None, *, progress=None):
+        import os
+
+        seen.append(os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"))
+        return iter([])
+
+    monkeypatch.setattr(fmkit.api_setup.SetupMethods, "pull", pull)
+    assert cli(["pull", "gpt2"]).exit_code == 0
+    assert cli(["pull", "gpt2", "--json"]).exit_code == 0
+    assert seen == ["0", "1"]
+
+
+def test_one_name_from_python_is_one_model():
+    import fmkit
+
+    [row] = list(fmkit.Session("laptop", offline=True).pull("minilm"))
+    assert (row.model, row.status) == ("minilm", "present")

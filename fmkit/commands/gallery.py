@@ -1,5 +1,5 @@
-"""`fmkit gallery`: write the results page of a detect OUTDIR, local or in a bucket (and the
-images diffuse painted)."""
+"""`fmkit gallery`: write the results page of a detect or segment OUTDIR, local or in a bucket
+(and the images diffuse painted)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fmkit.commands.common import ForceOpt, JsonOpt, QuietOpt, fmkit_command
 @fmkit_command
 def gallery(
     results: Annotated[str, typer.Argument(metavar="RESULTS", show_default=False,
-                                           help="The OUTDIR of `fmkit detect -o OUTDIR`: a folder or s3://BUCKET/PREFIX/ "
+                                           help="The OUTDIR of `fmkit detect -o OUTDIR` or `fmkit segment -o OUTDIR`: a folder or s3://BUCKET/PREFIX/ "
                                                 "(or a folder of fmkit diffuse PNGs).")],
     out: Annotated[Optional[str], typer.Option("--output", "-o", metavar="DIR", rich_help_panel="Output",
                                                help="Write index.html, manifest.js and stamp.js here (default: into "
@@ -37,8 +37,8 @@ def gallery(
                                                   help="AWS region (default: from the chain).")] = None,
     force: ForceOpt = False, json_: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
-    """Write a web page of the results: boxes you can filter by label and confidence, counts per
-    label, least-certain-first review, prompts of generated images.
+    """Write a web page of the results: boxes and masks you can filter by label and confidence,
+    counts per label, least-certain-first review, prompts of generated images.
 
     [b]fmkit gallery results/[/b]  ·  [b]fmkit gallery results/ --lang ko[/b]  ·  [b]python -m http.server -d results[/b]
 
@@ -52,6 +52,8 @@ def gallery(
         output.emit_json(summary.to_dict())
     elif not quiet:
         problems = f", {summary.problems} with problems" if summary.problems else ""
+        masks = f", {summary.masks} masks" if summary.masks else ""
         output.stdout_console().print(
-            f"{summary.index}: {summary.results} results, {summary.boxes} boxes, {len(summary.labels)} labels{problems}",
+            f"{summary.index}: {summary.results} results, {summary.boxes} boxes{masks}, {len(summary.labels)} labels"
+            f"{problems}",
             markup=False, highlight=False, soft_wrap=True)

@@ -39,8 +39,8 @@ def generate(
         rich_help_panel=DECODING)] = False,
     seed: SeedOpt = None,
     truncate: Annotated[bool, typer.Option(
-        "--truncate", help="Cut a prompt longer than the model's context instead of failing (GPT-2 keeps its end, "
-                           "an instruction model its start).")] = False,
+        "--truncate", help="Cut a prompt longer than the model's context instead of failing (a causal model keeps "
+                           "its end, a text-to-text model like FLAN-T5 its start).")] = False,
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream", help="Print tokens as they are generated, or each text when it is done.",
         rich_help_panel="Output")] = True,

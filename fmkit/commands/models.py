@@ -16,14 +16,15 @@ def models(profile: ProfileOpt = None, sets: SetOpt = None, offline: OfflineOpt 
            map_: Annotated[bool, typer.Option(
                "--map", help="The lesson instead of the inventory: every model family the course names, "
                              "foundation or base model and why, and how to try it here.")] = False,
-           lang: Annotated[str, typer.Option("--lang", metavar="en|ko", help="Language of the map's words.")] = "en",
+           lang: Annotated[Optional[str], typer.Option("--lang", metavar="en|ko",
+                                                       help="Language of the map's words (default: en).")] = None,
            ) -> None:
     """The model catalog: alias, family, source, size, and whether it is on this machine (never uses the network).
 
     [b]fmkit models --map[/b]  ·  [b]fmkit models --map --lang ko[/b]
     """
-    if map_ or lang != "en":
-        return _model_map(session(profile, sets, offline), lang, map_, json_)
+    if map_ or lang is not None:
+        return _model_map(session(profile, sets, offline), lang or "en", map_, json_)
     rows = [row.to_dict() for row in session(profile, sets, offline).models()]
     if json_:
         for row in rows:
@@ -72,8 +73,9 @@ def pull(
     """Download models into the cache now, so lessons later work with no network."""
     from fmkit import environment
 
-    environment.prepare(offline=offline, download_progress=not (quiet or json_))
     fk = session(profile, sets, offline, quiet=quiet or json_)  # "pulling ..." notices on stderr
+    # After the Session (its own prepare() hides Hugging Face's bars): a hub download shows its progress.
+    environment.prepare(offline=offline, download_progress=not (quiet or json_))
     failed = 0
     quiet = quiet or json_
 

@@ -46,7 +46,7 @@ class ResultsFolder:
         self.uri = self.store.normalize(str(root), folder=True)  # an invalid bucket name: a usage error
         # There and readable: a missing folder is a usage error; a wrong secret, a missing bucket or a
         # denied listing fail here, in one line (exit 1), before anything else is read.
-        self.store.check_folder(self.uri, "results folder", "give the OUTDIR of `fmkit detect -o OUTDIR`")
+        self.store.check_folder(self.uri, "results folder", "give the OUTDIR of `fmkit detect -o OUTDIR` or `fmkit segment -o OUTDIR`")
 
     def location(self, name: str) -> str:
         """The full URI (or path) of a name inside the folder."""

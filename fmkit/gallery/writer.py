@@ -286,7 +286,7 @@ def build_gallery(results: str | Path, out: str | Path | None = None, lang: str 
     writer = GalleryWriter(results, out, lang=lang, presign=presign, force=force, public_url_base=public_url_base,
                            store_options=store_options)
     if writer.collect() == 0:
-        raise BadInput(f"{results} holds no results", "run `fmkit detect IMAGES -o RESULTS` (or fmkit diffuse) first")
+        raise BadInput(f"{results} holds no results", "run `fmkit detect IMAGES -o RESULTS` (or fmkit segment, fmkit diffuse) first")
     summary = writer.write()
     summary.seconds = time.perf_counter() - started
     return summary
