@@ -611,7 +611,9 @@ def test_ctrl_c_during_a_long_generate_exits_130(tiny_gpt2, tmp_path):
     with open(prompts) as stdin:
         proc = fmkit_popen(["generate", "-", "-m", tiny_gpt2, "-r", "64", "-n", "4", "--no-stream", "--json", "--set",
                             "generate.batch_size=1"], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, cwd=tmp_path, env=os.environ.copy())
+                           text=True, errors="replace", cwd=tmp_path, env=os.environ.copy())
+        # readline() buffers a chunk of stdout that may end inside a character (random weights write
+        # any text); communicate() then reads the rest from the pipe: "replace", not a UnicodeDecodeError.
         proc.stdout.readline()  # generating now
         started = time.monotonic()
         err = interrupt(proc)
