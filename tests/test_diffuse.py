@@ -193,6 +193,26 @@ def test_budget_picks_the_strategy_and_says_why(draw):
     assert "memory plan one-at-a-time-float8: no strategy is estimated to fit" in r.stderr  # the summary notice
 
 
+def test_a_pipeline_still_loaded_keeps_its_plan(tiny_sd, monkeypatch):
+    """A second call with the same settings reuses the plan whose pipeline the first left loaded,
+    though the budget, measured again, now counts that pipeline as used (an 8 GB laptop's second
+    `imagine --verify` attempt would otherwise load a smaller copy beside it); once the pipeline
+    is gone, the budget decides again."""
+    import fmkit
+    from fmkit import catalog, hardware
+
+    fk = fmkit.Session(profile="laptop", offline=True)
+    small = {"model": str(tiny_sd), "height": 32, "width": 32, "steps": 1, "seed": 1}
+    [first] = fk.diffuse("a cat", **small)
+    assert first.to_dict()["memory_plan"]["strategy"] == "resident"
+    monkeypatch.setattr(hardware, "memory_budget", lambda setting, device: hardware.Budget(64 * 2**20, "almost none"))
+    [again] = fk.diffuse("a cat", **small)
+    assert again.to_dict()["memory_plan"]["strategy"] == "resident"
+    catalog.clear_loaded()
+    [after] = fk.diffuse("a cat", **small)
+    assert after.to_dict()["memory_plan"]["strategy"] == "one-at-a-time-float8"
+
+
 def test_the_summary_line_names_plan_and_reason(draw):
     r = draw("a cat", "--seed", "1", "--profile", "laptop")
     assert r.exit_code == 0, r.stderr

@@ -17,10 +17,10 @@ from fmkit.catalog.aliases import CATALOG, TRANSFORMERS_FILES, ModelSpec
 from fmkit.catalog.context import on_behalf_of
 from fmkit.catalog.convert import register_converter
 from fmkit.catalog.fetch import check_download_allowed, download, local_path, present
-from fmkit.catalog.loaded import clear_loaded, load_once, release
+from fmkit.catalog.loaded import clear_loaded, is_loaded, load_once, release
 from fmkit.catalog.lookup import (ModelSource, offline_route, package_dir, resolve, unavailable_hint,
                                    yolo_weights_dir)
 
 __all__ = ["CATALOG", "TRANSFORMERS_FILES", "ModelSpec", "ModelSource", "check_download_allowed", "clear_loaded",
-           "download", "load_once", "local_path", "offline_route", "on_behalf_of", "package_dir", "present",
+           "download", "is_loaded", "load_once", "local_path", "offline_route", "on_behalf_of", "package_dir", "present",
            "register_converter", "release", "resolve", "unavailable_hint", "yolo_weights_dir"]

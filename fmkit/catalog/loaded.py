@@ -18,11 +18,20 @@ _LOADED: dict[tuple, Any] = {}
 _OWNERS: dict[tuple, set[str]] = {}
 
 
+def _cache_key(source: ModelSource, device: str, dtype: Any, extra: tuple) -> tuple:
+    return (source.kind, source.location, source.revision, str(device), str(dtype), *extra)
+
+
+def is_loaded(source: ModelSource, device: str, dtype: Any, *extra: Any) -> bool:
+    """Whether load_once(source, device, dtype, ..., *extra) would find the model already loaded."""
+    return _cache_key(source, device, dtype, extra) in _LOADED
+
+
 def load_once(source: ModelSource, device: str, dtype: Any, build: Callable[[Path], Any], *extra: Any) -> Any:
     """Load a model once per process, keyed by (source, device, dtype, extra)."""
     from fmkit.catalog.fetch import local_path
 
-    cache_key = (source.kind, source.location, source.revision, str(device), str(dtype), *extra)
+    cache_key = _cache_key(source, device, dtype, extra)
     if cache_key not in _LOADED:
         with paused_gc():
             _LOADED[cache_key] = build(local_path(source))

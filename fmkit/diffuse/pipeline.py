@@ -140,6 +140,9 @@ def _is_compile_failure(error: BaseException) -> bool:
     return is_compile_failure(error)
 
 
+_HELD: dict[tuple, Any] = {}  # settings -> the Choice whose whole pipeline was loaded for them (Diffuser._still_loaded)
+
+
 class Diffuser:
     """A Stable Diffusion pipeline folder plus the profile's device, dtype and memory plan.
     `notify` hears what the user should know mid-run (a compile that failed and was dropped)."""
@@ -178,7 +181,9 @@ class Diffuser:
 
         inputs = strategy.plan_inputs(settings, read_components(self.folder), self.device,
                                       str(self.dtype).removeprefix("torch."), self.safety_checker and self._has_checker)
-        self.choice = strategy.choose(settings, inputs)
+        self._held_key = (str(self.folder), self.device, str(self.dtype), self.safety_checker,
+                          settings.runtime.max_memory, repr(d))
+        self.choice = self._still_loaded() or strategy.choose(settings, inputs)
         self.plan = self.choice.plan.for_device(self.device)
         if self.plan.one_at_a_time:
             return_freed_memory_to_os()
@@ -200,6 +205,16 @@ class Diffuser:
         if self.safety_checker and self._has_checker:
             check_model_folder(self.folder / "safety_checker", "safety_checker folder", weights=True)
             check_model_folder(self.folder / "feature_extractor", "feature_extractor folder")
+
+    def _still_loaded(self) -> "planner.Choice | None":
+        """The Choice whose pipeline an earlier call with the same settings left loaded. It fit
+        then; measured again, the budget counts that pipeline as used and would pick a smaller
+        plan, loading a second copy beside it (each `imagine --verify` attempt, a notebook loop)."""
+        held = _HELD.get(self._held_key)
+        if held is None or not catalog.is_loaded(self.source, self.device, self.dtype,
+                                                 held.plan.for_device(self.device), self.safety_checker):
+            return None
+        return held
 
     def _pipeline(self, plan: MemoryPlan):
         """The pipeline object: all components (cached per process), or a shell with only the
@@ -377,6 +392,8 @@ class Diffuser:
             torch.cuda.reset_peak_memory_stats()
         started = time.perf_counter()
         pipe = self._pipeline(plan)
+        if not plan.one_at_a_time:  # a whole pipeline stays loaded: the next call with these settings reuses it
+            _HELD[self._held_key] = self.choice
         # A fresh scheduler from the folder's config each time: no state or choice carries over.
         pipe.scheduler = scheduler = self.scheduler_cls.from_config(self.scheduler_config)
         # Generators on the CPU: the same seed gives the same noise on every device.
