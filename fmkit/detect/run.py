@@ -13,8 +13,6 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from fmkit.detect.folder import DetectionFolder
-from fmkit.errors import BadInput
-from fmkit.options import option
 from fmkit.profiles import Settings
 from fmkit.runs.loop import ImageRun
 
@@ -33,10 +31,8 @@ class DetectRun(ImageRun):
         self.executor_factory = executor
         super().__init__(settings, sources, **loop)
 
-    def check_arguments(self) -> None:
-        super().check_arguments()
-        if (self.save_txt or self.coco) and self.output is None:
-            raise BadInput(f"{option('save_txt')} and {option('coco')} write files", f"add {option('output', 'OUTDIR')}")
+    def file_options(self) -> dict[str, bool]:
+        return {"save_txt": self.save_txt, "coco": self.coco}
 
     def make_folder(self) -> DetectionFolder:
         return DetectionFolder(self.output, save_txt=self.save_txt, coco=self.coco, force=self.force,

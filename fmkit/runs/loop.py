@@ -12,6 +12,7 @@ executor's business; a capability says which executor and which output folder it
     make_executor()   an object with .label, .names, .notes, attach(folder),
                       results(sources, folder, committed) and close()
     make_folder()     its OutputFolder subclass (fmkit/runs/folder.py)
+    file_options()    its options that only write files (they need OUTDIR; checked here)
 
 Nothing here prints: notes go to the `notify` callback.
 """
@@ -94,6 +95,14 @@ class ImageRun:
             if io.inside(output, root) and (self.recursive or io.inside(root, output)):
                 raise BadInput(f"the output {output} is inside the input {arg}",
                                "it would read its own results, forever when watching; write results elsewhere")
+        extras = self.file_options()
+        if output is None and any(extras.values()):
+            raise BadInput(" and ".join(option(name) for name in extras) + " write files",
+                           f"add {option('output', 'OUTDIR')}")
+
+    def file_options(self) -> dict[str, bool]:
+        """This capability's options that only write files (name -> given): they need OUTDIR."""
+        return {}
 
     # --- the loop ------------------------------------------------------------------------------
 

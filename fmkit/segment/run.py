@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from fmkit.errors import BadInput
-from fmkit.options import option
 from fmkit.profiles import Settings
 from fmkit.runs.loop import ImageRun
 from fmkit.segment.folder import SegmentFolder
@@ -23,10 +21,8 @@ class SegmentRun(ImageRun):
         self.prompts, self.detections, self.coco, self.cutout = list(prompts), detections, coco, cutout
         super().__init__(settings, sources, **loop)
 
-    def check_arguments(self) -> None:
-        super().check_arguments()
-        if (self.coco or self.cutout) and self.output is None:
-            raise BadInput(f"{option('coco')} and {option('cutout')} write files", f"add {option('output', 'OUTDIR')}")
+    def file_options(self) -> dict[str, bool]:
+        return {"coco": self.coco, "cutout": self.cutout}
 
     def make_folder(self) -> SegmentFolder:
         return SegmentFolder(self.output, coco=self.coco, cutout=self.cutout, force=self.force,
