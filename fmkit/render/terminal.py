@@ -6,7 +6,7 @@ matrix is narrow enough to read; wider ones become shaded blocks (░▒▓█, 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 _SHADES = " ░▒▓█"
 _SCALES = {"light": ((255, 255, 255), (8, 48, 107)), "dark": ((22, 27, 34), (255, 166, 87))}
@@ -188,26 +188,12 @@ class DetectView:
             _output().stderr_console().print(f"[bold red]error:[/bold red] {escape(r.source)}: {escape(r.error)}",
                                           soft_wrap=True)
             return
-        from rich.table import Table
-
         from rich.markup import escape
 
-        title = f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(r.detections)} objects  {r.seconds * 1000:.0f} ms"
-        if r.outputs:
-            title += f"  -> {escape(r.outputs['image'])}"
-        console = _output().stdout_console()
-        console.print(title, soft_wrap=True)
-        if not r.detections:
-            return
-        t = Table(show_edge=False)
-        for col, justify in (("class", "left"), ("conf", "right"), ("x1", "right"), ("y1", "right"),
-                             ("x2", "right"), ("y2", "right")):
-            t.add_column(col, justify=justify)
-        for d in r.detections[:DETECT_MAX_ROWS]:
-            t.add_row(escape(d.label), f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}", f"{d.y2:.0f}")
-        if len(r.detections) > DETECT_MAX_ROWS:
-            t.add_row(f"[dim]... {len(r.detections) - DETECT_MAX_ROWS} more[/dim]", "", "", "", "", "")
-        console.print(t)
+        _image_table(r, "objects", r.detections, DETECT_MAX_ROWS, (
+            ("class", "left"), ("conf", "right"), ("x1", "right"), ("y1", "right"), ("x2", "right"), ("y2", "right")),
+            lambda d: (escape(d.label), f"{d.confidence:.2f}", f"{d.x1:.0f}", f"{d.y1:.0f}", f"{d.x2:.0f}",
+                       f"{d.y2:.0f}"))
 
     def summary(self, s, model: str, folder, watching: bool = False) -> None:
         # A watcher's wall time is mostly waiting for uploads: images/s would say nothing.
@@ -231,6 +217,33 @@ class DetectView:
         console.print(line + (f"; files in {folder.folder}" if folder is not None else ""), soft_wrap=True, markup=False)
 
 
+def _image_table(r, noun: str, items: Sequence, max_rows: int, columns: Sequence[tuple[str, str]],
+                 row: Callable[[Any], tuple[str, ...]], more_at: int = 0) -> None:
+    """One image's result for people (detect, segment): a title line (source, size, how many
+    `noun`, time, where it was written), then a table of at most `max_rows` items, the rest
+    counted in a last row (in column `more_at`)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(items)} {noun}  {r.seconds * 1000:.0f} ms"
+    if r.outputs:
+        title += f"  -> {escape(r.outputs['image'])}"
+    console = _output().stdout_console()
+    console.print(title, soft_wrap=True)
+    if not items:
+        return
+    t = Table(show_edge=False)
+    for col, justify in columns:
+        t.add_column(col, justify=justify)
+    for item in items[:max_rows]:
+        t.add_row(*row(item))
+    if len(items) > max_rows:
+        more = [""] * len(columns)
+        more[more_at] = f"[dim]... {len(items) - max_rows} more[/dim]"
+        t.add_row(*more)
+    console.print(t)
+
+
 SEGMENT_MAX_ROWS = 25  # masks of one image shown to people; the rest are summarised
 
 
@@ -246,26 +259,12 @@ class SegmentView:
             self.errors.result(r)
             return
         from rich.markup import escape
-        from rich.table import Table
 
-        title = (f"[bold]{escape(r.source)}[/bold]  {r.width}x{r.height}  {len(r.masks)} masks  "
-                 f"{r.seconds * 1000:.0f} ms")
-        if r.outputs:
-            title += f"  -> {escape(r.outputs['image'])}"
-        console = _output().stdout_console()
-        console.print(title, soft_wrap=True)
-        if not r.masks:
-            return
-        t = Table(show_edge=False)
-        for col, justify in (("#", "right"), ("label", "left"), ("score", "right"), ("area", "right"),
-                             ("box x1,y1,x2,y2", "left"), ("prompt", "left")):
-            t.add_column(col, justify=justify)
-        for m in r.masks[:SEGMENT_MAX_ROWS]:
-            box = ",".join(f"{v:.0f}" for v in m.box)
-            t.add_row(str(m.id), escape(m.label or "-"), f"{m.score:.2f}", str(m.area), box, _prompt_text(m.prompt))
-        if len(r.masks) > SEGMENT_MAX_ROWS:
-            t.add_row("", f"[dim]... {len(r.masks) - SEGMENT_MAX_ROWS} more[/dim]", "", "", "", "")
-        console.print(t)
+        _image_table(r, "masks", r.masks, SEGMENT_MAX_ROWS, (
+            ("#", "right"), ("label", "left"), ("score", "right"), ("area", "right"), ("box x1,y1,x2,y2", "left"),
+            ("prompt", "left")),
+            lambda m: (str(m.id), escape(m.label or "-"), f"{m.score:.2f}", str(m.area),
+                       ",".join(f"{v:.0f}" for v in m.box), _prompt_text(m.prompt)), more_at=1)
 
     def summary(self, s, model: str, folder, watching: bool = False) -> None:
         rate = "" if watching else f" ({s.images_per_second:.2f} images/s)"
