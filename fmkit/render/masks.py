@@ -8,26 +8,38 @@ photo holds one mask's pixels, not 100.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 ALPHA = 0.45  # how much of a mask's colour covers the photo
 
 
 def colour(i: int) -> tuple[int, int, int]:
-    """Mask i's colour (BGR): Ultralytics' palette without its greys, which vanish as a
-    translucent fill over a light photo."""
+    """Mask i's colour (BGR)."""
+    palette = _palette()
+    return palette[i % len(palette)]
+
+
+@functools.lru_cache(maxsize=1)
+def _palette() -> tuple[tuple[int, int, int], ...]:
+    """Ultralytics' palette without its greys, which vanish as a translucent fill over a light photo."""
     from ultralytics.utils.plotting import colors
 
-    palette = [c for c in (colors(k, True) for k in range(20)) if max(c) - min(c) > 60]
-    return palette[i % len(palette)]
+    return tuple(c for c in (colors(k, True) for k in range(20)) if max(c) - min(c) > 60)
 
 
 def encode(image: Any, suffix: str = ".png") -> bytes | None:
     """RGB (H, W, 3) uint8 -> encoded as `suffix` (None when cv2 cannot write that format)."""
-    import cv2
     import numpy as np
 
-    ok, data = cv2.imencode(suffix.lower(), np.ascontiguousarray(image[..., ::-1]))
+    return _encoded(np.ascontiguousarray(image[..., ::-1]), suffix)
+
+
+def _encoded(pixels: Any, suffix: str) -> bytes | None:
+    """cv2's channel order (BGR, BGRA) -> the file's bytes, or None when cv2 cannot write `suffix`."""
+    import cv2
+
+    ok, data = cv2.imencode(suffix.lower(), pixels)
     return data.tobytes() if ok else None
 
 
@@ -52,8 +64,7 @@ def annotate(image: Any, masks: Sequence, suffix: str = ".png") -> bytes | None:
         cv2.drawContours(out, contours, -1, colour(i), thickness, cv2.LINE_AA)
         _prompt(out, m.prompt, colour(i), thickness)
     _labels(out, masks, thickness)
-    ok, data = cv2.imencode(suffix.lower(), out)
-    return data.tobytes() if ok else None
+    return _encoded(out, suffix)
 
 
 def _prompt(out, prompt: dict, colour, thickness: int) -> None:
@@ -97,7 +108,6 @@ def _labels(out, masks: Sequence, thickness: int) -> None:
 def cutout(image: Any, masks: Sequence) -> bytes | None:
     """The pixels under any mask on a transparent background, cropped to them, as PNG; None
     when the masks cover nothing."""
-    import cv2
     import numpy as np
 
     union = None
@@ -110,5 +120,4 @@ def cutout(image: Any, masks: Sequence) -> bytes | None:
     ys, xs = np.nonzero(union.any(axis=1))[0], np.nonzero(union.any(axis=0))[0]
     y1, y2, x1, x2 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
     rgba = np.dstack([image[y1:y2, x1:x2, ::-1], union[y1:y2, x1:x2].astype(np.uint8) * 255])
-    ok, data = cv2.imencode(".png", rgba)
-    return data.tobytes() if ok else None
+    return _encoded(rgba, ".png")

@@ -134,6 +134,14 @@ class SamPredictor:
 
     # --- prompts --------------------------------------------------------------------------------
 
+    def _decode_points(self, features, points, multimask: bool = False):
+        """(N, 2) foreground points, one prompt each -> decode()'s (low-res logits, scores)."""
+        import torch
+
+        pts = points[:, None, :]
+        return self.decode(features, pts, torch.ones(pts.shape[:2], dtype=torch.int32, device=self.device),
+                           multimask=multimask)
+
     def _batches(self, n: int):
         step = self.cfg.prompt_batch
         return (slice(i, min(n, i + step)) for i in range(0, n, step))
@@ -152,9 +160,7 @@ class SamPredictor:
             coords = torch.tensor(coords, dtype=self.dtype, device=self.device) * gain
             for part in self._batches(len(idx)):
                 if kind is Point:
-                    pts = coords[part][:, None, :]
-                    low, score = self.decode(features, pts, torch.ones(pts.shape[:2], dtype=torch.int32,
-                                                                       device=self.device))
+                    low, score = self._decode_points(features, coords[part])
                 else:
                     low, score = self.decode(features, boxes=coords[part])
                 for j, i in enumerate(idx[part]):
@@ -171,9 +177,7 @@ class SamPredictor:
         points = grid * torch.tensor([shape[1] * gain, shape[0] * gain], dtype=self.dtype, device=self.device)
         kept_low, kept_scores = [], []
         for part in self._batches(len(points)):
-            pts = points[part][:, None, :]
-            low, score = self.decode(features, pts, torch.ones(pts.shape[:2], dtype=torch.int32, device=self.device),
-                                     multimask=True)
+            low, score = self._decode_points(features, points[part], multimask=True)
             low, score = low.flatten(0, 1), score.flatten(0, 1)
             good = (score >= cfg.min_score) & (_stability(low) >= cfg.min_stability)
             kept_low.append(low[good])
