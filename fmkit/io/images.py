@@ -39,9 +39,9 @@ class Encoded:
     orientation: int = 1
 
 
-def _check_openable(source: "Source") -> None:
+def _check_openable(source: "Source") -> int | None:
     """Empty files and things that are not files (a FIFO would block the reader forever) are
-    named for what they are, before anything tries to read them."""
+    named for what they are, before anything tries to read them. Returns the size, when known."""
     if source.is_local:
         try:
             st = os.stat(source.uri)
@@ -56,6 +56,7 @@ def _check_openable(source: "Source") -> None:
         size = source.size
     if size == 0:
         raise ImageError("empty file (0 bytes)")
+    return size
 
 
 def _pil_open():
@@ -140,8 +141,7 @@ MAX_ENCODED_BYTES = 256 * 1024 * 1024  # as io/s3.py's MAX_READ_BYTES: a file re
 def read_encoded(source: "Source") -> Encoded:
     """The source's bytes and header, every check that needs no pixels done (ImageError otherwise)."""
     with _reasons():
-        _check_openable(source)
-        size = os.stat(source.uri).st_size if source.is_local else source.size
+        size = _check_openable(source)
         if size and size > MAX_ENCODED_BYTES:  # read whole into memory, by several threads at once
             raise ImageError(f"too large to read at once ({size / 2**20:.0f} MiB; "
                              f"the most is {MAX_ENCODED_BYTES / 2**20:.0f} MiB)")
